@@ -1,0 +1,24 @@
+# Everything a fresh machine needs: `make run` (the built-in example) and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+SHARED ?= ../shared
+export PANGOLIN_WEIGHTS ?= $(abspath $(SHARED))/weights/pangolin-v2
+BIN := $(VENV)/bin
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev,slurm]'
+	touch $@
+
+.PHONY: install run test bench
+install: $(BIN)/.installed
+
+run: $(BIN)/.installed  ## precompute the built-in example (GRCh38 chr22 region) into example.zarr
+	$(BIN)/pangolin-pipeline run --config conf/example.yaml
+
+test: $(BIN)/.installed  ## the test suite (GPU and SLURM tests skip themselves where unavailable)
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+bench: $(BIN)/.installed  ## engine benchmark: reference vs fast, float32 and bfloat16
+	$(BIN)/pangolin-pipeline bench

@@ -1,0 +1,182 @@
+"""Command-line interface: parse, load config, call the library. No logic of its own."""
+
+from __future__ import annotations
+
+import json
+import sys
+import warnings
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from . import __version__
+from .errors import PipelineError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Pangolin splice-site predictions: precompute genome-wide tracks, score variants, query.")
+weights_app = typer.Typer(no_args_is_help=True, help="Manage the official Pangolin v2 checkpoints.")
+app.add_typer(weights_app, name="weights")
+
+_DEBUG = {"on": False}
+
+Opt = typer.Option
+ConfigOpt = Annotated[Optional[Path], Opt("--config", "-c", help="YAML config (flags override it)")]
+WeightsOpt = Annotated[Optional[str], Opt(help="weights directory (else $PANGOLIN_WEIGHTS, else config)")]
+
+
+def _say(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+@app.callback()
+def _main(
+    debug: Annotated[bool, Opt("--debug", help="show tracebacks")] = False,
+    version: Annotated[bool, Opt("--version", help="print the version and exit")] = False,
+) -> None:
+    _DEBUG["on"] = debug
+    if version:
+        typer.echo(__version__)
+        raise typer.Exit()
+
+
+@app.command()
+def predict(
+    fasta: Annotated[Path, Opt(help="FASTA (plain or bgzip, indexed)")],
+    region: Annotated[str, Opt(help="CHROM:START-END, 1-based inclusive")],
+    strand: Annotated[str, Opt(help="+ or -")] = "+",
+    out: Annotated[Optional[Path], Opt(help="TSV output (default: stdout)")] = None,
+    ensemble: Annotated[str, Opt(help="official or specialised")] = "official",
+    dtype: Annotated[str, Opt(help="float32, bfloat16, float16 (GPU)")] = "float32",
+    device: Annotated[str, Opt(help="cpu, cuda, cuda:N")] = "cpu",
+    weights: WeightsOpt = None,
+) -> None:
+    """Score every position of a region (context fetched automatically; N beyond contig ends)."""
+    from .genome.fasta import Reference
+    from .model import load_ensemble
+    from .predict import predict_region
+    from .regions import parse_region
+
+    parsed = parse_region(region)
+    if strand not in ("+", "-"):
+        raise typer.BadParameter(f"strand must be + or -, got {strand!r}", param_hint="--strand")
+    reference = Reference(fasta)
+    ens = load_ensemble(ensemble, weights, device=device, dtype=dtype)
+    table = predict_region(ens, reference, parsed, strand)
+    if table.attrs["ambiguous"]:
+        warnings.warn(f"{table.attrs['ambiguous']:,} IUPAC or other non-ACGTN symbols were read as N", stacklevel=1)
+    table.to_csv(out if out else sys.stdout, sep="\t", index=False, float_format="%.6g")
+
+
+@weights_app.command("fetch")
+def weights_fetch(
+    dest: Annotated[Path, Opt(help="directory to download into")],
+    base_url: Annotated[Optional[str], Opt(help="mirror of the official models folder")] = None,
+) -> None:
+    """Download the 24 official v2 checkpoints, verifying each SHA-256."""
+    from .model.checkpoints import OFFICIAL_URL, fetch_weights
+
+    paths = fetch_weights(dest, base_url or OFFICIAL_URL)
+    _say(f"{len(paths)} checkpoints verified in {dest}")
+
+
+@weights_app.command("verify")
+def weights_verify(weights: WeightsOpt = None) -> None:
+    """Check every checkpoint against its known SHA-256."""
+    from .model.checkpoints import SHA256, resolve_weights, verify_checkpoint
+
+    directory = resolve_weights(weights)
+    for name in SHA256:
+        verify_checkpoint(directory, name)
+    _say(f"all {len(SHA256)} checkpoints in {directory} match their SHA-256")
+
+
+@app.command()
+def run(
+    config: ConfigOpt = None,
+    fasta: Annotated[Optional[str], Opt(help="reference FASTA")] = None,
+    annotation: Annotated[Optional[str], Opt(help="GTF or GFF3 (optionally gzipped)")] = None,
+    out: Annotated[Optional[str], Opt(help="output Zarr store")] = None,
+    chrom: Annotated[Optional[list[str]], Opt("--chrom", help="only these chromosomes (repeatable)")] = None,
+    gene_types: Annotated[Optional[list[str]], Opt("--gene-types", help="keep these gene types")] = None,
+    tags: Annotated[Optional[list[str]], Opt("--tags", help="keep genes with a transcript tagged so")] = None,
+    margin: Annotated[Optional[int], Opt(help="bases added on each side of every gene")] = None,
+    tile_size: Annotated[Optional[int], Opt(help="positions per shard (= one tile of work)")] = None,
+    chunk_size: Annotated[Optional[int], Opt(help="positions per chunk inside a shard")] = None,
+    ensemble: Annotated[Optional[str], Opt(help="official or specialised")] = None,
+    dtype: Annotated[Optional[str], Opt(help="compute dtype: float32, bfloat16, float16 (GPU)")] = None,
+    store_dtype: Annotated[Optional[str], Opt(help="stored dtype: float16 or float32")] = None,
+    engine: Annotated[Optional[str], Opt(help="fast or reference")] = None,
+    device: Annotated[Optional[str], Opt(help="cpu or cuda")] = None,
+    workers: Annotated[Optional[int], Opt(help="Dask workers")] = None,
+    cluster: Annotated[Optional[str], Opt(help="local, cuda, slurm, none or tcp://HOST:PORT")] = None,
+    weights: WeightsOpt = None,
+    overwrite: Annotated[bool, Opt("--overwrite", help="replace a store made with other settings")] = False,
+    quiet: Annotated[bool, Opt("--quiet", help="no progress bar")] = False,
+) -> None:
+    """Precompute splice tracks for the genes of an annotation into a Zarr store (resumable)."""
+    from .config import load_config
+    from .progress import RunProgress
+    from .run import run as run_pipeline
+
+    cfg = load_config(
+        config, fasta=fasta, annotation=annotation, out=out, chroms=tuple(chrom or ()),
+        gene_types=tuple(gene_types or ()), tags=tuple(tags or ()), margin=margin, tile_size=tile_size,
+        chunk_size=chunk_size, ensemble=ensemble, dtype=dtype, store_dtype=store_dtype, engine=engine,
+        device=device, workers=workers, cluster=cluster, weights=weights,
+    )
+    with RunProgress(enabled=not quiet) as progress:
+        status = run_pipeline(cfg, overwrite=overwrite, on_done=progress.advance,
+                              on_start=progress.dashboard, on_plan=progress.plan)
+    status.pop("missing")
+    _say(f"store {cfg.out}: " + ", ".join(f"{k}={v}" for k, v in status.items()))
+
+
+@app.command()
+def status(
+    store: Annotated[Path, typer.Argument(help="a store made by `run` or `init`")],
+    as_json: Annotated[bool, Opt("--json", help="machine-readable output")] = False,
+) -> None:
+    """Progress of a store: tiles and bases done out of total."""
+    from .store.layout import read_identity
+    from .store.manifest import Manifest
+
+    read_identity(store)
+    info = Manifest(store).status()
+    if as_json:
+        typer.echo(json.dumps(info))
+        return
+    typer.echo(f"tiles {info['tiles_done']}/{info['tiles_total']}, bases {info['bases_done']:,}/{info['bases_total']:,}")
+    if info["missing"]:
+        typer.echo("missing: " + " ".join(info["missing"][:20]) + (" ..." if len(info["missing"]) > 20 else ""))
+
+
+def _one_line_warnings(message, category, filename, lineno, file=None, line=None) -> None:
+    _say(f"warning: {message}")
+
+
+def main() -> None:
+    """Entry point: bad input ends with one line on stderr and a non-zero exit, not a traceback."""
+    warnings.showwarning = _one_line_warnings
+    try:
+        app(standalone_mode=False)
+    except PipelineError as err:
+        if _DEBUG["on"]:
+            raise
+        _say(f"error: {err}")
+        sys.exit(2)
+    except typer.Exit as done:
+        sys.exit(done.exit_code)
+    except typer.Abort:
+        _say("aborted")
+        sys.exit(130)
+    except Exception as err:  # click usage errors and the like
+        import click
+
+        if isinstance(err, click.ClickException):
+            err.show()
+            sys.exit(err.exit_code)
+        if _DEBUG["on"]:
+            raise
+        _say(f"error: {type(err).__name__}: {err} (rerun with --debug for the traceback)")
+        sys.exit(1)

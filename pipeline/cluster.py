@@ -1,0 +1,60 @@
+"""Dask clients from config: local processes, one worker per GPU, SLURM jobs, or a running scheduler.
+
+Cluster options from the config (``cluster_options``) are passed to the cluster class unchanged.
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+from distributed import Client, LocalCluster
+
+from .errors import ConfigError
+
+CLUSTERS = ("local", "cuda", "slurm", "none")
+
+
+def describe_clusters() -> str:
+    return f"{', '.join(CLUSTERS)} or tcp://HOST:PORT"
+
+
+@contextmanager
+def make_client(kind: str, workers: int | None = None, threads: int | None = None,
+                options: dict[str, Any] | None = None) -> Iterator[Client]:
+    """A connected Dask client; the cluster it started (if any) is closed on exit."""
+    options = dict(options or {})
+    if kind.startswith(("tcp://", "tls://", "ucx://")):
+        with Client(kind) as client:
+            yield client
+        return
+    if kind == "local":
+        cluster = LocalCluster(n_workers=workers or 1, threads_per_worker=1, processes=True,
+                               dashboard_address=options.pop("dashboard_address", ":0"), **options)
+    elif kind == "cuda":
+        try:
+            from dask_cuda import LocalCUDACluster
+        except ImportError:
+            raise ConfigError("cluster 'cuda' needs dask-cuda: pip install 'pangolin-pipeline[cuda]'") from None
+        cluster = LocalCUDACluster(threads_per_worker=1, resources={"GPU": 1}, **options)
+    elif kind == "slurm":
+        try:
+            from dask_jobqueue import SLURMCluster
+        except ImportError:
+            raise ConfigError("cluster 'slurm' needs dask-jobqueue: pip install 'pangolin-pipeline[slurm]'") from None
+        adapt = options.pop("adapt", None)
+        cluster = SLURMCluster(**options)
+        if adapt:
+            cluster.adapt(**adapt)
+        else:
+            cluster.scale(jobs=workers or 1)
+    else:
+        raise ConfigError(f"cluster must be {describe_clusters()}; got {kind!r}")
+    with cluster, Client(cluster) as client:
+        yield client
+
+
+def default_threads(workers: int) -> int:
+    """Torch threads per worker so that workers together use every core once."""
+    return max(1, (os.cpu_count() or 1) // max(workers, 1))

@@ -1,0 +1,52 @@
+"""The package's exception hierarchy.
+
+Every error a user can cause derives from `PipelineError` and from the builtin that best describes it,
+so callers may catch either. The CLI prints `str(error)` as one line and exits non-zero.
+"""
+
+
+class PipelineError(Exception):
+    """Base class of every error raised for bad input or configuration."""
+
+
+class ConfigError(PipelineError, ValueError):
+    """A configuration key or value is invalid."""
+
+
+class WeightsError(PipelineError, FileNotFoundError):
+    """Checkpoints are missing, incomplete or fail their checksum."""
+
+
+class SequenceError(PipelineError, ValueError):
+    """A sequence is too short or otherwise unusable."""
+
+
+class ContigNotFound(PipelineError, KeyError):
+    """A contig name matches nothing in the FASTA, even through aliases."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class FastaError(PipelineError, OSError):
+    """A FASTA file is missing, unreadable or cannot be indexed."""
+
+
+class AnnotationError(PipelineError, ValueError):
+    """A GTF/GFF3 is malformed or leaves nothing to score."""
+
+
+class RegionError(PipelineError, ValueError):
+    """A region string is malformed, reversed or outside its contig."""
+
+
+class StoreError(PipelineError, ValueError):
+    """A store is missing, not a store, or was made with other settings."""
+
+
+class StoreLocked(StoreError):
+    """Another live run holds the store's lock."""
+
+
+class VariantError(PipelineError, ValueError):
+    """A variant file cannot be read."""

@@ -1,0 +1,1 @@
+"""Genome access: FASTA reading, sequence encoding, annotation parsing (no torch, no dask)."""

@@ -1,0 +1,216 @@
+"""Gene bodies and exons from a GTF or GFF3 (parsed with pyranges), with filters.
+
+Output is a gene table (pandas DataFrame), one row per gene, coordinates 0-based half-open:
+``gene_id, gene_name, gene_type, chrom, strand, start, end, exon_starts, exon_ends``. Exons are
+those of the selected transcripts (by tag when tags are given, otherwise all), merged per gene
+into sorted arrays. The gene span is the ``gene`` feature, or the span of its transcripts when the
+file has no gene features.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyranges as pr
+
+from ..errors import AnnotationError
+
+GENE_COLUMNS = ["gene_id", "gene_name", "gene_type", "chrom", "strand", "start", "end", "exon_starts", "exon_ends"]
+_GENE_FEATURES = {"gene", "ncRNA_gene", "pseudogene"}
+_TRANSCRIPT_FEATURES = {
+    "transcript", "mRNA", "lnc_RNA", "ncRNA", "miRNA", "snRNA", "snoRNA", "rRNA", "tRNA",
+    "misc_RNA", "primary_transcript", "pseudogenic_transcript", "unconfirmed_transcript",
+    "V_gene_segment", "C_gene_segment", "D_gene_segment", "J_gene_segment", "scRNA", "antisense_RNA",
+}
+
+
+@dataclass(frozen=True)
+class GeneFilter:
+    """Which genes to keep. Empty tuples keep everything; ``margin`` widens each body (bases)."""
+
+    gene_types: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    chroms: tuple[str, ...] = ()
+    margin: int = 0
+
+    def __post_init__(self) -> None:
+        if self.margin < 0:
+            raise AnnotationError(f"margin must be >= 0 bases, got {self.margin}")
+
+
+def file_digest(path: str | os.PathLike) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 22), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _open_text(path: Path):
+    with open(path, "rb") as probe:
+        gzipped = probe.read(2) == b"\x1f\x8b"
+    return gzip.open(path, "rt") if gzipped else open(path)
+
+
+def _drop_malformed(path: Path) -> tuple[Path, int]:
+    """Path to a copy without malformed feature lines (or ``path`` itself), and how many were dropped."""
+    bad = 0
+    kept: list[str] = []
+    with _open_text(path) as handle:
+        for line in handle:
+            if line.startswith("#") or not line.strip():
+                continue
+            fields = line.rstrip("\n").split("\t")
+            if len(fields) != 9 or not (fields[3].isdigit() and fields[4].isdigit()) or fields[6] not in "+-.?":
+                bad += 1
+                continue
+            kept.append(line)
+    if not bad:
+        return path, 0
+    if not kept:
+        raise AnnotationError(f"annotation {path} has no valid GTF/GFF3 feature lines ({bad} malformed)")
+    suffix = ".gff3" if _is_gff3(path) else ".gtf"
+    with tempfile.NamedTemporaryFile("w", suffix=suffix, delete=False) as out:
+        out.writelines(kept)
+    return Path(out.name), bad
+
+
+def _is_gff3(path: Path) -> bool:
+    name = path.name.lower().removesuffix(".gz")
+    return name.endswith((".gff3", ".gff"))
+
+
+def _read_features(path: Path) -> pd.DataFrame:
+    if not path.is_file():
+        raise AnnotationError(f"annotation {path} does not exist")
+    clean, bad = _drop_malformed(path)
+    if bad:
+        warnings.warn(f"annotation {path.name}: skipped {bad} malformed line(s)", stacklevel=3)
+    try:
+        if _is_gff3(path):
+            df = pr.read_gff3(str(clean), as_df=True)
+        else:
+            df = pr.read_gtf(str(clean), as_df=True, duplicate_attr=True)
+    except Exception as err:  # pyranges raises bare pandas/attribute errors on odd input
+        raise AnnotationError(f"annotation {path} cannot be parsed as {'GFF3' if _is_gff3(path) else 'GTF'}: {err}") from None
+    finally:
+        if clean != path:
+            clean.unlink()
+    if df.empty:
+        raise AnnotationError(f"annotation {path} has no feature lines")
+    return df
+
+
+def _column(df: pd.DataFrame, *names: str) -> pd.Series:
+    """The first attribute column present among ``names`` (as strings), else empty strings."""
+    for name in names:
+        if name in df.columns:
+            return df[name].astype("string").fillna("")
+    return pd.Series("", index=df.index, dtype="string")
+
+
+def _strip_prefix(ids: pd.Series) -> pd.Series:
+    return ids.str.replace(r"^(gene|transcript|rna)[:-]", "", regex=True)
+
+
+def _normalise(df: pd.DataFrame, gff3: bool) -> pd.DataFrame:
+    """One frame with columns feature, chrom, strand, start, end, gene_id, gene_name, gene_type,
+    transcript_id, tags (comma-separated) for gene, transcript and exon rows."""
+    out = pd.DataFrame(
+        {
+            "feature": df["Feature"].astype(str),
+            "chrom": df["Chromosome"].astype(str),
+            "strand": df["Strand"].astype(str),
+            "start": df["Start"].astype(np.int64),
+            "end": df["End"].astype(np.int64),
+            "gene_type": _column(df, "gene_type", "gene_biotype", "biotype"),
+            "tags": _column(df, "tag"),
+        }
+    )
+    if gff3:
+        ids, parents = _column(df, "ID"), _column(df, "Parent").str.split(",").str[0].fillna("")
+        is_gene = out.feature.isin(_GENE_FEATURES)
+        is_tx = out.feature.isin(_TRANSCRIPT_FEATURES) | (out.feature == "exon")
+        gene_of_tx = dict(zip(ids[out.feature.isin(_TRANSCRIPT_FEATURES)], parents[out.feature.isin(_TRANSCRIPT_FEATURES)]))
+        raw_gene = ids.where(is_gene, parents.where(~(out.feature == "exon"), parents.map(gene_of_tx).fillna("")))
+        explicit = _column(df, "gene_id")
+        out["gene_id"] = explicit.where(explicit != "", _strip_prefix(raw_gene))
+        out["transcript_id"] = ids.where(out.feature != "exon", parents).where(is_tx, "")
+        out["gene_name"] = _column(df, "Name", "gene_name", "gene").where(is_gene, _column(df, "gene", "gene_name"))
+        out["feature"] = out.feature.where(~out.feature.isin(_TRANSCRIPT_FEATURES), "transcript")
+        out["feature"] = out.feature.where(~is_gene, "gene")
+    else:
+        out["gene_id"] = _column(df, "gene_id")
+        out["transcript_id"] = _column(df, "transcript_id")
+        out["gene_name"] = _column(df, "gene_name", "gene")
+    out["gene_name"] = out.gene_name.where(out.gene_name != "", out.gene_id)
+    return out[out.feature.isin(["gene", "transcript", "exon"]) & (out.gene_id != "")]
+
+
+def read_genes(path: str | os.PathLike, gene_filter: GeneFilter = GeneFilter()) -> pd.DataFrame:
+    """The filtered gene table of an annotation file (see module docstring for columns).
+
+    Raises
+    ------
+    AnnotationError
+        If the file is missing or unparsable, or no gene is left after the filters.
+    """
+    path = Path(path)
+    features = _normalise(_read_features(path), _is_gff3(path))
+    if features.empty:
+        raise AnnotationError(f"annotation {path} has no gene, transcript or exon features with a gene id")
+    transcripts = features[features.feature == "transcript"]
+    exons = features[features.feature == "exon"]
+    if transcripts.empty:  # exon-only files: one pseudo-transcript per (gene, transcript id)
+        transcripts = exons.groupby(["gene_id", "transcript_id"], as_index=False).agg(
+            chrom=("chrom", "first"), strand=("strand", "first"), start=("start", "min"),
+            end=("end", "max"), tags=("tags", "first"), gene_type=("gene_type", "first"),
+            gene_name=("gene_name", "first"),
+        )
+    if gene_filter.tags:
+        wanted = set(gene_filter.tags)
+        has_tag = transcripts.tags.str.split(",").map(lambda tags: bool(wanted.intersection(tags)))
+        transcripts = transcripts[has_tag]
+        exons = exons[exons.transcript_id.isin(set(transcripts.transcript_id))]
+    genes = features[features.feature == "gene"].drop_duplicates("gene_id")
+    spans = transcripts.groupby("gene_id").agg(
+        chrom=("chrom", "first"), strand=("strand", "first"), start=("start", "min"), end=("end", "max"),
+        gene_name=("gene_name", "first"), gene_type=("gene_type", "first"),
+    )
+    if genes.empty:
+        genes = spans.reset_index()
+    elif gene_filter.tags:
+        genes = genes[genes.gene_id.isin(spans.index)]
+    if gene_filter.gene_types:
+        genes = genes[genes.gene_type.isin(gene_filter.gene_types)]
+    if gene_filter.chroms:
+        genes = genes[genes.chrom.isin(gene_filter.chroms)]
+    genes = genes[genes.strand.isin(["+", "-"])]
+    if genes.empty:
+        raise AnnotationError(f"no genes left in {path.name} after filters {describe_filter(gene_filter)}")
+    exon_groups = {gid: grp for gid, grp in exons.groupby("gene_id")}
+    table = genes[["gene_id", "gene_name", "gene_type", "chrom", "strand", "start", "end"]].copy()
+    table["start"] = (table.start - gene_filter.margin).clip(lower=0)
+    table["end"] = table.end + gene_filter.margin
+    empty = np.zeros(0, dtype=np.int64)
+    table["exon_starts"] = [np.unique(exon_groups[g].start.to_numpy()) if g in exon_groups else empty for g in table.gene_id]
+    table["exon_ends"] = [np.unique(exon_groups[g].end.to_numpy()) if g in exon_groups else empty for g in table.gene_id]
+    return table.sort_values(["chrom", "start", "end"]).reset_index(drop=True)[GENE_COLUMNS]
+
+
+def describe_filter(gene_filter: GeneFilter) -> str:
+    parts = [
+        f"gene_types={','.join(gene_filter.gene_types)}" if gene_filter.gene_types else "",
+        f"tags={','.join(gene_filter.tags)}" if gene_filter.tags else "",
+        f"chroms={','.join(gene_filter.chroms)}" if gene_filter.chroms else "",
+        f"margin={gene_filter.margin}" if gene_filter.margin else "",
+    ]
+    return " ".join(p for p in parts if p) or "(none)"

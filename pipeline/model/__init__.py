@@ -1,0 +1,18 @@
+"""The Pangolin model: configuration, network, checkpoints, ensembles, engines, fine-tuning head."""
+
+from .checkpoints import fetch_weights, resolve_weights
+from .config import TISSUES, ModelConfig
+from .ensemble import DTYPES, ENSEMBLES, Ensemble, load_ensemble
+from .network import Pangolin
+
+__all__ = [
+    "DTYPES",
+    "ENSEMBLES",
+    "TISSUES",
+    "Ensemble",
+    "ModelConfig",
+    "Pangolin",
+    "fetch_weights",
+    "load_ensemble",
+    "resolve_weights",
+]

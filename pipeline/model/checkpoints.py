@@ -1,0 +1,155 @@
+"""Finding, verifying, loading and fetching the official Pangolin v2 checkpoints.
+
+Weights are never shipped with the package (GPL-3.0, 24 files). They are found from, in order:
+an explicit path (argument or ``--weights``), the ``PANGOLIN_WEIGHTS`` environment variable, the
+``weights`` key of the config file. A path that is given but missing or incomplete is an error.
+Every file is verified against the SHA-256 values below before it is loaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+import urllib.request
+from functools import lru_cache
+from pathlib import Path
+
+import torch
+
+from ..errors import WeightsError
+from .config import ModelConfig
+from .network import Pangolin
+
+WEIGHTS_ENV = "PANGOLIN_WEIGHTS"
+OFFICIAL_URL = "https://raw.githubusercontent.com/tkzeng/Pangolin/main/pangolin/models"
+
+# SHA-256 of the official v2 release (tkzeng/Pangolin, pangolin/models/final.{j}.{i}.3.v2).
+SHA256: dict[str, str] = {
+    "final.1.0.3.v2": "f0478fab173b75f7f7e9fe96688bad6c50fa4a46d70557f423b110caaf565501",
+    "final.1.1.3.v2": "ef5b00dda6bd7e0f70e6544a425801a9bfc214560801b38fd771b1feefd040e6",
+    "final.1.2.3.v2": "559c05de3e1ce65c2515ca3e92ef85edb0ec2e47686ca58060e25891ce06eb3a",
+    "final.1.3.3.v2": "d36e3aca05de107f09f731e5617735f66ab9ca5e5292f9993b665863c26e9ad1",
+    "final.1.4.3.v2": "c50b12e0c0af776d5674ca5e346493f8265783494d4df383364de9c1136657f6",
+    "final.1.5.3.v2": "3744c1daba199532ef4ea8df108d777ed5a5678370e3f55c73de0bc97f1ca4b7",
+    "final.1.6.3.v2": "2aae563fa18a8a9b6699c6c96e0d32b8ec7543f8f805fb3bc9de77302cc9f66e",
+    "final.1.7.3.v2": "cc1459a904d9cb99f53d4c13ceebbc7baaabf5acbe5c44b4a0b7556a89b71457",
+    "final.2.0.3.v2": "c4c6bb4880fa6fb28b14182ae3ea0600edb07056158f55325b5e6e6e48fc9f26",
+    "final.2.1.3.v2": "1d7240c78b2b25356811d1e5d0c90b7525e52043bc44ea867a7ed0e283837b6c",
+    "final.2.2.3.v2": "48758ba8b95eee9aa9feea52672ef06ca1b34111299c27f8a710f734d8b9aae5",
+    "final.2.3.3.v2": "53208adf4c0d6950aa1670fc8e1b73ea69db7207437b2fdcbb051f550dc448e7",
+    "final.2.4.3.v2": "e03303bed4fd6f135ec0f6c1b192cce954ea42d0646f44d17b4a6fbb2b1f610e",
+    "final.2.5.3.v2": "bb6c3ababf91c1a45147c11dd0e3450a8fe61e1010ba6cb90152f183e7a4d524",
+    "final.2.6.3.v2": "7d3c0b1b2a60067b940dec315567874fbc8bcd322f1b7c76bf969f51f0f53f7f",
+    "final.2.7.3.v2": "007993341045ada7a89a49625e216a81b4bb1f29f740dc04ab3a07af2a63b528",
+    "final.3.0.3.v2": "ec685a6e7105a4486c1f89a005458a13deb3fe7171f13d434f4877e386d10676",
+    "final.3.1.3.v2": "c8590097910bc5b9518432112f1bbc1bcf8e4942d46141d271fea35c30780c16",
+    "final.3.2.3.v2": "7cb576c2b24db4fdd6970c4ca4fb7c20ae1b1d8ae80645ebbe689848b5743129",
+    "final.3.3.3.v2": "3283e7f511b35ce7546d1fb9578d2df8bb9a1a8ebb640904b1efb04586e8ce55",
+    "final.3.4.3.v2": "9476d2e25520d7ff15bece0cd5d3b657e3b1dd3cc5fcab1d9c3b62bea7a0c5b6",
+    "final.3.5.3.v2": "c402162d525501b71227128f96c0f8716d3ccf07150dfb7a3d15d9ee8a98f5fb",
+    "final.3.6.3.v2": "756e7721a382cace24e9bfea5b543af5623f2487d9a3efe7385e9c76367005fd",
+    "final.3.7.3.v2": "373faffbe02a74d444ee6ce47f8493b478da23027e4688c94b0c082f419e8f0a",
+}
+
+
+def checkpoint_name(replicate: int, target: int) -> str:
+    """File name of replicate j (1-based) trained for target i (tissue = i // 2; odd i: usage)."""
+    return f"final.{replicate}.{target}.3.v2"
+
+
+def resolve_weights(explicit: str | os.PathLike | None = None, configured: str | None = None) -> Path:
+    """The weights directory: explicit path, then $PANGOLIN_WEIGHTS, then the config file's ``weights``.
+
+    Raises
+    ------
+    WeightsError
+        If none of the three is set, or the chosen directory does not exist.
+    """
+    for source, value in (
+        ("--weights", explicit),
+        (f"${WEIGHTS_ENV}", os.environ.get(WEIGHTS_ENV)),
+        ("config 'weights'", configured),
+    ):
+        if value:
+            path = Path(value).expanduser()
+            if not path.is_dir():
+                raise WeightsError(f"weights directory {path} (from {source}) does not exist")
+            return path
+    raise WeightsError(
+        f"no Pangolin weights: pass --weights DIR, set ${WEIGHTS_ENV}, or set 'weights' in the config "
+        "file (get them with `pangolin-pipeline weights fetch --dest DIR`)"
+    )
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@lru_cache(maxsize=None)
+def _verified_digest(path: Path, mtime_ns: int, size: int) -> str:
+    digest = sha256_of(path)
+    if digest != SHA256[path.name]:
+        raise WeightsError(
+            f"checkpoint {path} fails its SHA-256 check (got {digest[:12]}..., expected "
+            f"{SHA256[path.name][:12]}...): re-download it with `pangolin-pipeline weights fetch`"
+        )
+    return digest
+
+
+def verify_checkpoint(directory: Path, name: str) -> str:
+    """Check one checkpoint exists and matches its known SHA-256; return the digest."""
+    if name not in SHA256:
+        raise WeightsError(f"{name} is not an official Pangolin v2 checkpoint name")
+    path = directory / name
+    if not path.is_file():
+        raise WeightsError(f"checkpoint {name} is missing from weights directory {directory}")
+    stat = path.stat()
+    return _verified_digest(path.resolve(), stat.st_mtime_ns, stat.st_size)
+
+
+def load_network(directory: Path, name: str, config: ModelConfig | None = None) -> Pangolin:
+    """Load one official checkpoint, unchanged, into a `Pangolin` module in eval mode."""
+    verify_checkpoint(directory, name)
+    try:
+        state = torch.load(directory / name, map_location="cpu", weights_only=True)
+    except Exception as err:  # a corrupt pickle can raise almost anything
+        raise WeightsError(f"checkpoint {directory / name} cannot be read: {err}") from None
+    net = Pangolin(config)
+    net.load_state_dict(state, strict=True)
+    return net.eval()
+
+
+def fetch_weights(dest: Path, base_url: str = OFFICIAL_URL, timeout: float = 60.0) -> list[Path]:
+    """Download the 24 official v2 checkpoints into ``dest``, verifying each against its SHA-256.
+
+    Files already present with the right checksum are kept. A download that fails its checksum is
+    deleted and raises `WeightsError`.
+    """
+    dest.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, expected in SHA256.items():
+        target = dest / name
+        if not (target.is_file() and sha256_of(target) == expected):
+            _download(f"{base_url.rstrip('/')}/{name}", target, expected, timeout)
+        paths.append(target)
+    return paths
+
+
+def _download(url: str, target: Path, expected: str, timeout: float) -> None:
+    with tempfile.NamedTemporaryFile(dir=target.parent, delete=False, prefix=f".{target.name}.") as tmp:
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as response:
+                shutil.copyfileobj(response, tmp)
+        except OSError as err:
+            os.unlink(tmp.name)
+            raise WeightsError(f"could not download {url}: {err}") from None
+    if sha256_of(Path(tmp.name)) != expected:
+        os.unlink(tmp.name)
+        raise WeightsError(f"{url} does not match the official SHA-256 of {target.name}; not saved")
+    os.replace(tmp.name, target)

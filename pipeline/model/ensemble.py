@@ -1,0 +1,230 @@
+"""Ensembles of Pangolin networks and the public scoring API.
+
+``official``: 12 networks, what the official CLI loads. For tissue t, the replicates j = 1..3 of
+checkpoint target i = 2t are averaged and channels [3t, 3t + 3) of that average are kept.
+``specialised``: 24 networks; the same, except tissue t's usage channel is the average of the
+i = 2t + 1 replicates (the checkpoints selected for usage).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from ..errors import ConfigError, SequenceError
+from ..genome.encode import one_hot
+from .checkpoints import checkpoint_name, load_network, resolve_weights, verify_checkpoint
+from .config import ModelConfig
+from .engine import ENGINES, build_runner
+
+ENSEMBLES = ("official", "specialised")
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+STRANDS = ("+", "-")
+REFERENCE_WINDOW = 5_000  # output bases per window in the official tools
+# Bytes of activations per (window position x batch) in the fast engine: a handful of live
+# (hidden x position) tensors plus allocator slack, measured on CPU for hidden = 32.
+_BYTES_PER_POSITION = 1_200
+
+
+@dataclass(frozen=True)
+class Member:
+    """One network of an ensemble and the output channels it contributes to."""
+
+    name: str  # checkpoint file name
+    tissue: int
+    channels: tuple[int, ...]
+
+
+def ensemble_members(ensemble: str, config: ModelConfig) -> list[Member]:
+    """The checkpoints an ensemble uses and which output channels each one feeds."""
+    if ensemble not in ENSEMBLES:
+        raise ConfigError(f"ensemble must be one of {', '.join(ENSEMBLES)}; got {ensemble!r}")
+    members = []
+    for t in range(len(config.tissues)):
+        first = 3 * t
+        p_channels = (first, first + 1) if ensemble == "specialised" else (first, first + 1, first + 2)
+        for j in range(1, config.replicates + 1):
+            members.append(Member(checkpoint_name(j, 2 * t), t, p_channels))
+        if ensemble == "specialised":
+            for j in range(1, config.replicates + 1):
+                members.append(Member(checkpoint_name(j, 2 * t + 1), t, (first + 2,)))
+    return members
+
+
+@dataclass
+class Ensemble:
+    """A loaded ensemble that scores one-hot sequences on one device.
+
+    Use `load_ensemble` to build one. ``window`` is the number of output bases per forward pass
+    and ``batch_size`` the number of windows per pass; both only change speed and memory.
+    """
+
+    name: str
+    config: ModelConfig
+    members: list[Member]
+    runners: list[torch.nn.Module]
+    engine: str
+    device: torch.device
+    dtype: str
+    window: int
+    batch_size: int
+    checksums: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def channels(self) -> list[str]:
+        return self.config.channels
+
+    @property
+    def context(self) -> int:
+        return self.config.context
+
+    @torch.inference_mode()
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(batch, 4, L) one-hot on ``self.device`` -> (batch, 12, L - context) ensemble scores."""
+        shape = (x.shape[0], self.config.n_channels, x.shape[-1] - self.context)
+        total = torch.zeros(shape, dtype=torch.float32, device=x.device)
+        counts = torch.zeros(self.config.n_channels, dtype=torch.float32, device=x.device)
+        for member, runner in zip(self.members, self.runners):
+            index = list(member.channels)
+            total[:, index] += runner(x)[:, index]
+            counts[index] += 1
+        return total / counts[None, :, None]
+
+    def score_batch(self, onehot: np.ndarray) -> np.ndarray:
+        """(batch, L, 4) one-hot -> (batch, L - context, 12) float32 scores, genome order.
+
+        Long sequences are cut into windows of ``self.window`` outputs with their context;
+        windows from all sequences are scored ``self.batch_size`` at a time.
+        """
+        n_seq, length, _ = onehot.shape
+        n_out = length - self.context
+        if n_out < 1:
+            raise SequenceError(
+                f"sequence of {length:,} bases is too short: Pangolin needs at least "
+                f"{self.context + 1:,} (the scored bases plus {self.context // 2:,} of context per side)"
+            )
+        width = min(self.window, n_out)
+        n_win = -(-n_out // width)
+        padded_len = n_win * width + self.context
+        if padded_len > length:  # N-pad the last window; its extra outputs are discarded
+            pad = np.zeros((n_seq, padded_len - length, 4), dtype=np.float32)
+            onehot = np.concatenate([onehot, pad], axis=1)
+        starts = [(s, w * width) for s in range(n_seq) for w in range(n_win)]
+        result = np.empty((n_seq, n_win * width, self.config.n_channels), dtype=np.float32)
+        for b in range(0, len(starts), self.batch_size):
+            chunk = starts[b : b + self.batch_size]
+            batch = np.stack([onehot[s, k : k + width + self.context] for s, k in chunk])
+            x = torch.from_numpy(batch).transpose(1, 2)
+            if self.device.type == "cuda":
+                x = x.pin_memory().to(self.device, non_blocking=True)
+            scores = self.forward(x).transpose(1, 2).cpu().numpy()
+            for (s, k), values in zip(chunk, scores):
+                result[s, k : k + width] = values
+        return result[:, :n_out]
+
+    def score_onehot(self, onehot: np.ndarray, strand: str = "+") -> np.ndarray:
+        """(L, 4) one-hot in genome order -> (L - context, 12) scores in genome order."""
+        if strand not in STRANDS:
+            raise SequenceError(f"strand must be '+' or '-', got {strand!r}")
+        if strand == "-":  # reverse complement = reverse both axes (A C G T -> T G C A)
+            return self.score_batch(np.ascontiguousarray(onehot[None, ::-1, ::-1]))[0, ::-1]
+        return self.score_batch(onehot[None])[0]
+
+    def score_sequence(self, seq: str, strand: str = "+") -> np.ndarray:
+        """Scores of the central ``len(seq) - 10000`` bases of ``seq``, shape (n, 12), float32.
+
+        Parameters
+        ----------
+        seq
+            Nucleotides, any case; N and any other symbol count as unknown (all-zero encoding).
+        strand
+            ``"+"`` scores ``seq`` as given; ``"-"`` scores its reverse complement and returns the
+            output flipped back into the order of ``seq``.
+
+        Raises
+        ------
+        SequenceError
+            If ``seq`` is shorter than 10,001 bases or ``strand`` is not + or -.
+        """
+        return np.ascontiguousarray(self.score_onehot(one_hot(seq), strand))
+
+
+def auto_window(engine: str, memory_bytes: int, context: int) -> tuple[int, int]:
+    """(window, batch) for an engine within a memory budget for activations."""
+    if engine == "reference":
+        return REFERENCE_WINDOW, 1
+    positions = max(memory_bytes // _BYTES_PER_POSITION, 2 * context)
+    window = int(min(max(positions - context, context), 100_000))
+    batch = max(1, positions // (window + context))
+    return window, batch
+
+
+def load_ensemble(
+    ensemble: str = "official",
+    weights: str | os.PathLike | None = None,
+    device: str = "cpu",
+    dtype: str = "float32",
+    engine: str = "fast",
+    window: int | None = None,
+    batch_size: int | None = None,
+    memory_gb: float = 2.0,
+    config: ModelConfig | None = None,
+    configured_weights: str | None = None,
+) -> Ensemble:
+    """Load an ensemble of official checkpoints, verified by SHA-256, onto a device.
+
+    Parameters
+    ----------
+    ensemble
+        ``"official"`` (12 networks) or ``"specialised"`` (24 networks).
+    weights
+        Directory of the ``final.{j}.{i}.3.v2`` files; ``None`` looks at ``$PANGOLIN_WEIGHTS``
+        and then ``configured_weights`` (the config file's ``weights`` key).
+    device, dtype
+        Torch device; ``"float32"``, ``"bfloat16"`` or ``"float16"`` (GPU only) for the trunk.
+    engine
+        ``"fast"`` (default) or ``"reference"`` (the official computation, the oracle).
+    window, batch_size, memory_gb
+        Output bases per window and windows per pass; by default chosen from ``memory_gb``.
+
+    Raises
+    ------
+    WeightsError
+        If weights cannot be found or a checkpoint is missing or corrupt.
+    ConfigError
+        For an unknown ensemble, engine, dtype or device.
+    """
+    config = config or ModelConfig()
+    if engine not in ENGINES:
+        raise ConfigError(f"engine must be one of {', '.join(ENGINES)}; got {engine!r}")
+    if dtype not in DTYPES:
+        raise ConfigError(f"dtype must be one of {', '.join(DTYPES)}; got {dtype!r}")
+    try:
+        torch_device = torch.device(device)
+    except RuntimeError:
+        raise ConfigError(f"device {device!r} is not a torch device (try cpu, cuda, cuda:1)") from None
+    if dtype == "float16" and torch_device.type == "cpu":
+        raise ConfigError("dtype float16 is for GPUs; on CPU use bfloat16 or float32")
+    members = ensemble_members(ensemble, config)
+    directory = resolve_weights(weights, configured_weights)
+    checksums = {m.name: verify_checkpoint(directory, m.name) for m in members}
+    runners = []
+    for member in members:
+        net = load_network(directory, member.name, config)
+        runners.append(build_runner(net, engine, DTYPES[dtype]).to(torch_device).eval())
+    auto_w, auto_b = auto_window(engine, int(memory_gb * 2**30), config.context)
+    return Ensemble(
+        name=ensemble,
+        config=config,
+        members=members,
+        runners=runners,
+        engine=engine,
+        device=torch_device,
+        dtype=dtype,
+        window=window or auto_w,
+        batch_size=batch_size or auto_b,
+        checksums=checksums,
+    )

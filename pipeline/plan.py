@@ -1,0 +1,103 @@
+"""Planning a run: genes -> per-strand intervals -> tiles, and the identity of the store it makes."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .config import RunConfig
+from .errors import AnnotationError, ContigNotFound
+from .genome.annotation import GeneFilter, file_digest, read_genes
+from .genome.contigs import match_contig
+from .genome.fasta import Reference
+from .model.checkpoints import resolve_weights, verify_checkpoint
+from .model.config import ModelConfig
+from .model.ensemble import ensemble_members
+from .store.layout import FORMAT_VERSION
+from .tiling import Tile, make_tiles
+
+
+@dataclass
+class Plan:
+    genes: pd.DataFrame  # chrom names are the FASTA's
+    tiles: list[Tile]
+    lengths: dict[str, int]  # chromosomes that get a group in the store
+    identity: dict[str, Any]
+    recipe: dict[str, Any]  # what each tile task needs to rebuild its tools
+
+
+def genes_on_reference(genes: pd.DataFrame, reference: Reference) -> pd.DataFrame:
+    """Genes with chrom renamed to the FASTA's names; genes on absent contigs dropped with one warning."""
+    names = {}
+    for chrom in genes.chrom.unique():
+        try:
+            names[chrom] = match_contig(chrom, reference.lengths)
+        except ContigNotFound:
+            names[chrom] = None
+    mapped = genes.chrom.map(names)
+    missing = genes[mapped.isna()]
+    if len(missing):
+        contigs = ", ".join(sorted(missing.chrom.unique())[:5])
+        warnings.warn(
+            f"{len(missing)} gene(s) on {missing.chrom.nunique()} contig(s) absent from the FASTA were "
+            f"skipped ({contigs}...)", stacklevel=2,
+        )
+    genes = genes[mapped.notna()].assign(chrom=mapped[mapped.notna()])
+    if genes.empty:
+        raise AnnotationError(
+            "no gene lies on a contig of the FASTA: do the annotation's contig names match the FASTA's "
+            f"({', '.join(list(reference.lengths)[:3])}...)?"
+        )
+    return genes.reset_index(drop=True)
+
+
+def plan_run(config: RunConfig) -> Plan:
+    """Read the FASTA index and annotation, cut tiles, and describe the store to make."""
+    config.require("fasta", "annotation", "out")
+    reference = Reference(config.fasta)
+    gene_filter = GeneFilter(config.gene_types, config.tags, (), config.margin)
+    genes = genes_on_reference(read_genes(config.annotation, gene_filter), reference)
+    if config.chroms:
+        wanted = {reference.resolve(c) for c in config.chroms}
+        genes = genes[genes.chrom.isin(wanted)].reset_index(drop=True)
+        if genes.empty:
+            raise AnnotationError(f"no genes on chromosomes {', '.join(config.chroms)} after filters")
+    lengths = {c: reference.lengths[c] for c in sorted(genes.chrom.unique(), key=list(reference.lengths).index)}
+    tiles = []
+    for (chrom, strand), group in genes.groupby(["chrom", "strand"], sort=False):
+        intervals = list(zip(group.start, group.end))
+        tiles += make_tiles(chrom, strand, intervals, lengths[chrom], config.tile_size)
+    weights = resolve_weights(config.weights)
+    model = ModelConfig()
+    checkpoints = {m.name: verify_checkpoint(weights, m.name) for m in ensemble_members(config.ensemble, model)}
+    identity = {
+        "format_version": FORMAT_VERSION,
+        "ensemble": config.ensemble,
+        "compute_dtype": config.dtype,
+        "checkpoints": checkpoints,
+        "reference": {"digest": reference.digest(), "contigs": reference.lengths},
+        "annotation": {
+            "digest": file_digest(config.annotation),
+            "filters": {"gene_types": list(config.gene_types), "tags": list(config.tags),
+                        "chroms": list(config.chroms), "margin": config.margin},
+        },
+        "tiling": {"tile_size": config.tile_size, "chunk_size": config.chunk_size, "context": model.context},
+        "dtype": config.store_dtype,
+        "inputs": {"fasta": str(Path(config.fasta)), "annotation": str(Path(config.annotation))},
+    }
+    recipe = {
+        "fasta": str(Path(config.fasta).resolve()),
+        "weights": str(weights.resolve()),
+        "ensemble": config.ensemble,
+        "engine": config.engine,
+        "dtype": config.dtype,
+        "device": config.device,
+        "memory_gb": config.memory_gb,
+        "store_dtype": config.store_dtype,
+        "threads": config.threads_per_worker,
+    }
+    return Plan(genes, tiles, lengths, identity, recipe)

@@ -1,0 +1,45 @@
+"""Progress display for long runs: tiles, bases and bases/s, and the Dask dashboard address."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+
+class RunProgress:
+    """A rich progress bar fed by the run's callbacks (a no-op when disabled)."""
+
+    def __init__(self, enabled: bool = True):
+        self.console = Console(stderr=True)
+        self.enabled = enabled
+        self.bar = Progress(
+            TextColumn("[bold]tiles"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.fields[bases]:,} bases"), TextColumn("{task.fields[rate]:,.0f} bases/s"),
+            TimeElapsedColumn(), TimeRemainingColumn(), console=self.console, disable=not enabled,
+        )
+        self.task = None
+        self.bases = 0
+        self.seconds = 0.0
+
+    def __enter__(self) -> RunProgress:
+        self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.bar.__exit__(*exc)
+
+    def plan(self, pending: list, status: dict[str, Any]) -> None:
+        if status["tiles_done"]:
+            self.console.print(f"resuming: {status['tiles_done']}/{status['tiles_total']} tiles already done")
+        self.task = self.bar.add_task("run", total=len(pending), bases=0, rate=0.0)
+
+    def dashboard(self, link: str) -> None:
+        if self.enabled:
+            self.console.print(f"Dask dashboard: {link}")
+
+    def advance(self, summary: dict[str, Any]) -> None:
+        self.bases += summary["bases"]
+        elapsed = self.bar.tasks[0].elapsed or 1e-9 if self.task is not None else 1e-9
+        self.bar.update(self.task, advance=1, bases=self.bases, rate=self.bases / elapsed)

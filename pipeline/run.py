@@ -1,0 +1,122 @@
+"""The whole precompute: plan, create or resume the store, score pending tiles, report.
+
+Tiles run inline (``cluster="none"``) or as Dask tasks; both call `tile_task.score_tile`.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+import warnings
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from .cluster import default_threads, make_client
+from .config import RunConfig
+from .errors import StoreError
+from .plan import Plan, plan_run
+from .store.layout import create_store, identity_difference, read_identity
+from .store.lock import StoreLock
+from .store.manifest import Manifest
+from .tile_task import EnsemblePlugin, score_tile
+from .tiling import Tile
+
+Progress = Callable[[dict[str, Any]], None]
+
+
+def check_target(out: Path) -> None:
+    """Refuse to write into an existing directory that is not a store of ours."""
+    if out.exists() and not out.is_dir():
+        raise StoreError(f"--out {out} is a file, not a store directory")
+    if out.is_dir() and not (out / "zarr.json").exists() and any(p.name != "_tiles" for p in out.iterdir()):
+        raise StoreError(f"--out {out} exists and is not a Pangolin store; choose a new path")
+    if (out / "zarr.json").exists():
+        read_identity(out)
+
+
+def clear_store(out: Path) -> None:
+    """Remove a store's contents except the lock held by this run."""
+    for child in out.iterdir():
+        if child.name == "_tiles":
+            for sub in child.iterdir():
+                if sub.name != "lock.json":
+                    shutil.rmtree(sub) if sub.is_dir() else sub.unlink()
+        else:
+            shutil.rmtree(child) if child.is_dir() else child.unlink()
+
+
+def prepare_store(plan: Plan, out: Path, overwrite: bool = False) -> Manifest:
+    """Create the store, or check an existing one was made with the same settings (resume)."""
+    if overwrite:
+        clear_store(out)
+    if (out / "zarr.json").exists():
+        stored = read_identity(out)
+        difference = identity_difference(stored, plan.identity)
+        if difference:
+            raise StoreError(
+                f"store {out} was made with other settings ({difference}); use --overwrite to replace it "
+                "or --out for a new store"
+            )
+        manifest = Manifest(out)
+        if [t.id for t in manifest.tiles()] != [t.id for t in plan.tiles]:
+            raise StoreError(f"store {out} lists other tiles than this run plans; use --overwrite")
+        return manifest
+    create_store(out, plan.identity, plan.genes, plan.lengths)
+    manifest = Manifest(out)
+    manifest.write_tiles(plan.tiles)
+    return manifest
+
+
+def execute(tiles: list[Tile], store: Path, recipe: dict[str, Any], config: RunConfig,
+            on_done: Progress | None = None, on_start: Callable[[str], None] | None = None) -> list[dict]:
+    """Score ``tiles`` (largest first) inline or on a Dask cluster; return their summaries."""
+    ordered = sorted(tiles, key=lambda t: -t.bases)
+    summaries: list[dict] = []
+    if config.cluster == "none":
+        recipe = {**recipe, "threads": recipe.get("threads") or default_threads(1)}
+        for tile in ordered:
+            summaries.append(score_tile(str(store), tile, recipe))
+            on_done and on_done(summaries[-1])
+        return summaries
+    from distributed import as_completed
+
+    workers = config.workers or 1
+    recipe = {**recipe, "threads": recipe.get("threads") or default_threads(workers)}
+    with make_client(config.cluster, workers, recipe["threads"], config.cluster_options) as client:
+        on_start and on_start(client.dashboard_link)
+        client.register_plugin(EnsemblePlugin(recipe))
+        resources = {"GPU": 1} if config.cluster == "cuda" else None
+        futures = [
+            client.submit(score_tile, str(store), t.to_dict(), recipe, key=f"tile-{t.id}", pure=False,
+                          retries=2, priority=len(ordered) - n, resources=resources)
+            for n, t in enumerate(ordered)
+        ]
+        for future in as_completed(futures):
+            summaries.append(future.result())
+            on_done and on_done(summaries[-1])
+    return summaries
+
+
+def run(config: RunConfig, overwrite: bool = False, on_done: Progress | None = None,
+        on_start: Callable[[str], None] | None = None, on_plan: Callable[[list[Tile], dict], None] | None = None) -> dict:
+    """Run (or resume) a precompute; return the store's status with throughput figures."""
+    plan = plan_run(config)
+    out = Path(config.out)
+    check_target(out)
+    with StoreLock(out):
+        manifest = prepare_store(plan, out, overwrite)
+        done = manifest.done_ids()
+        pending = [t for t in plan.tiles if t.id not in done]
+        on_plan and on_plan(pending, manifest.status())
+        started = time.perf_counter()
+        summaries = execute(pending, out, plan.recipe, config, on_done, on_start)
+        elapsed = time.perf_counter() - started
+    ambiguous = sum(s["ambiguous"] for s in summaries)
+    if ambiguous:
+        warnings.warn(f"{ambiguous:,} IUPAC or other non-ACGTN symbols in the sequence were read as N", stacklevel=2)
+    status = manifest.status()
+    bases = sum(s["bases"] for s in summaries)
+    status.update(tiles_run=len(summaries), bases_run=bases, seconds=round(elapsed, 2),
+                  bases_per_second=round(bases / elapsed, 1) if elapsed > 0 and bases else None)
+    return status

@@ -1,0 +1,121 @@
+"""Zarr v3 layout of a splice-track store, and the identity that decides whether a run may resume.
+
+Layout (one group per chromosome)::
+
+    STORE/                      root attributes: identity, gene table
+      chr22/p_splice            (strand, position, tissue) float16, NaN where not scored
+      chr22/usage               same
+      chr22/strand, chr22/tissue  coordinate labels
+      _tiles/                   tile list and done markers (see manifest.py)
+
+``position`` is implicit: index i along the axis is the 1-based position i + 1. It is not stored,
+so opening a chromosome allocates nothing per base (`reader.open_chrom` attaches a lazy RangeIndex).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import dask.array as da
+import numpy as np
+import pandas as pd
+import xarray as xr
+import zarr
+from zarr.codecs import ZstdCodec
+
+from .. import __version__
+from ..errors import StoreError
+from ..model.config import TISSUES
+
+FORMAT_VERSION = 1
+VARIABLES = ("p_splice", "usage")
+DIMS = ("strand", "position", "tissue")
+ATTRS = {
+    "p_splice": {
+        "long_name": "splice-site probability",
+        "units": "probability",
+        "description": "P(splice site) at this base on this strand (softmax output of the Pangolin heads), "
+        "mean over the ensemble's replicates; NaN where the base was not scored",
+    },
+    "usage": {
+        "long_name": "splice-site usage",
+        "units": "probability",
+        "description": "predicted usage of this base as a splice site (sigmoid output), mean over the "
+        "ensemble's replicates; NaN where the base was not scored",
+    },
+}
+# Settings that change stored values; a store made with other values is refused on resume.
+IDENTITY_KEYS = ("format_version", "ensemble", "checkpoints", "reference", "annotation", "tiling", "dtype")
+
+
+def genes_to_attrs(genes: pd.DataFrame) -> dict[str, list]:
+    """The gene table as JSON-able columns (exons as comma-joined 0-based starts and ends)."""
+    out: dict[str, list] = {}
+    for column in genes.columns:
+        if column in ("exon_starts", "exon_ends"):
+            out[column] = [",".join(map(str, a)) for a in genes[column]]
+        elif column in ("start", "end"):
+            out[column] = [int(v) for v in genes[column]]
+        else:
+            out[column] = [str(v) for v in genes[column]]
+    return out
+
+
+def genes_from_attrs(columns: dict[str, list]) -> pd.DataFrame:
+    genes = pd.DataFrame(columns)
+    for column in ("exon_starts", "exon_ends"):
+        genes[column] = [np.array([int(v) for v in s.split(",")] if s else [], dtype=np.int64) for s in genes[column]]
+    return genes
+
+
+def create_store(path: Path, identity: dict[str, Any], genes: pd.DataFrame, lengths: dict[str, int]) -> None:
+    """Write the metadata of an empty store (no data chunks): groups, arrays, coordinates, attributes."""
+    tiling = identity["tiling"]
+    encoding = {
+        name: {
+            "chunks": (1, tiling["chunk_size"], len(TISSUES)),
+            "shards": (1, tiling["tile_size"], len(TISSUES)),
+            "compressors": [ZstdCodec(level=3)],
+        }
+        for name in VARIABLES
+    }
+    root = zarr.create_group(str(path), zarr_format=3, overwrite=False)
+    root.attrs.update({**identity, "software_version": __version__, "genes": genes_to_attrs(genes),
+                       "position": "1-based; index i along 'position' is position i + 1"})
+    for chrom, length in lengths.items():
+        empty = da.full((2, length, len(TISSUES)), np.nan, dtype=identity["dtype"],
+                        chunks=(1, tiling["tile_size"], len(TISSUES)))
+        data_vars = {name: (DIMS, empty, {**ATTRS[name], "ensemble": identity["ensemble"]}) for name in VARIABLES}
+        coords = {"strand": np.array(["+", "-"], dtype=object), "tissue": np.array(TISSUES, dtype=object)}
+        dataset = xr.Dataset(data_vars, coords=coords, attrs={"chrom": chrom, "length": length})
+        dataset.to_zarr(str(path), group=chrom, mode="a", compute=False, encoding=encoding,
+                        zarr_format=3, consolidated=False)
+
+
+def read_identity(path: Path) -> dict[str, Any]:
+    """The root attributes of a store; `StoreError` if ``path`` is not a store of this package."""
+    if not (path / "zarr.json").is_file():
+        raise StoreError(f"{path} is not a Zarr v3 store (no zarr.json)")
+    attrs = json.loads((path / "zarr.json").read_text()).get("attributes", {})
+    if "format_version" not in attrs:
+        raise StoreError(f"{path} is a Zarr store but not a Pangolin splice-track store")
+    return attrs
+
+
+def identity_difference(stored: dict[str, Any], wanted: dict[str, Any]) -> str | None:
+    """One line naming the first setting that differs between two identities, or None."""
+    for key in IDENTITY_KEYS:
+        old, new = stored.get(key), wanted.get(key)
+        if old != new:
+            if isinstance(old, dict) and isinstance(new, dict):
+                sub = next(k for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k))
+                return f"{key}.{sub}: store has {_short(old.get(sub))}, this run has {_short(new.get(sub))}"
+            return f"{key}: store has {_short(old)}, this run has {_short(new)}"
+    return None
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -1,0 +1,33 @@
+"""Opening a store as xarray, with a lazy 1-based ``position`` index (nothing allocated per base)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import xarray as xr
+from xarray.indexes import RangeIndex
+
+from .layout import genes_from_attrs, read_identity
+
+
+def _with_positions(ds: xr.Dataset) -> xr.Dataset:
+    index = RangeIndex.arange(1, ds.sizes["position"] + 1, 1, dim="position")
+    ds = ds.assign_coords(xr.Coordinates.from_xindex(index))
+    return ds.assign_coords(strand=ds.strand.astype(str), tissue=ds.tissue.astype(str))
+
+
+def open_chrom(path: str | Path, chrom: str) -> xr.Dataset:
+    """One chromosome of a store as a lazy (dask-backed) Dataset with 1-based ``position``."""
+    ds = xr.open_zarr(str(path), group=chrom, consolidated=False)
+    return _with_positions(ds)
+
+
+def open_store(path: str | Path) -> xr.DataTree:
+    """The whole store as a DataTree (one node per chromosome), positions as lazy range indexes."""
+    tree = xr.open_datatree(str(path), engine="zarr", consolidated=False, chunks={})
+    return tree.map_over_datasets(lambda ds: _with_positions(ds) if "position" in ds.dims else ds)
+
+
+def read_genes(path: str | Path):
+    """The gene table stored in a store's root attributes (0-based half-open coordinates)."""
+    return genes_from_attrs(read_identity(Path(path))["genes"])
