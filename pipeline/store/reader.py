@@ -13,7 +13,8 @@ from .layout import genes_from_attrs, read_identity
 def _with_positions(ds: xr.Dataset) -> xr.Dataset:
     index = RangeIndex.arange(1, ds.sizes["position"] + 1, 1, dim="position")
     ds = ds.assign_coords(xr.Coordinates.from_xindex(index))
-    return ds.assign_coords(strand=ds.strand.astype(str), tissue=ds.tissue.astype(str))
+    # Zarr variable-length strings come back as numpy StringDType; plain str labels select everywhere.
+    return ds.assign_coords(strand=[str(v) for v in ds.strand.values], tissue=[str(v) for v in ds.tissue.values])
 
 
 def open_chrom(path: str | Path, chrom: str) -> xr.Dataset:
