@@ -18,10 +18,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-import dask.array as da
 import numpy as np
 import pandas as pd
-import xarray as xr
 import zarr
 from zarr.codecs import ZstdCodec
 
@@ -73,25 +71,21 @@ def genes_from_attrs(columns: dict[str, list]) -> pd.DataFrame:
 def create_store(path: Path, identity: dict[str, Any], genes: pd.DataFrame, lengths: dict[str, int]) -> None:
     """Write the metadata of an empty store (no data chunks): groups, arrays, coordinates, attributes."""
     tiling = identity["tiling"]
-    encoding = {
-        name: {
-            "chunks": (1, tiling["chunk_size"], len(TISSUES)),
-            "shards": (1, tiling["tile_size"], len(TISSUES)),
-            "compressors": [ZstdCodec(level=3)],
-        }
-        for name in VARIABLES
-    }
     root = zarr.create_group(str(path), zarr_format=3, overwrite=False)
     root.attrs.update({**identity, "software_version": __version__, "genes": genes_to_attrs(genes),
                        "position": "1-based; index i along 'position' is position i + 1"})
     for chrom, length in lengths.items():
-        empty = da.full((2, length, len(TISSUES)), np.nan, dtype=identity["dtype"],
-                        chunks=(1, tiling["tile_size"], len(TISSUES)))
-        data_vars = {name: (DIMS, empty, {**ATTRS[name], "ensemble": identity["ensemble"]}) for name in VARIABLES}
-        coords = {"strand": np.array(["+", "-"], dtype=object), "tissue": np.array(TISSUES, dtype=object)}
-        dataset = xr.Dataset(data_vars, coords=coords, attrs={"chrom": chrom, "length": length})
-        dataset.to_zarr(str(path), group=chrom, mode="a", compute=False, encoding=encoding,
-                        zarr_format=3, consolidated=False)
+        group = root.create_group(chrom, attributes={"chrom": chrom, "length": length})
+        for name in VARIABLES:
+            group.create_array(
+                name, shape=(2, length, len(TISSUES)), dtype=identity["dtype"], fill_value=np.nan,
+                chunks=(1, tiling["chunk_size"], len(TISSUES)), shards=(1, tiling["tile_size"], len(TISSUES)),
+                compressors=[ZstdCodec(level=3)], dimension_names=DIMS,
+                attributes={**ATTRS[name], "ensemble": identity["ensemble"], "coordinates": "strand tissue"},
+            )
+        for dim, labels in (("strand", ["+", "-"]), ("tissue", list(TISSUES))):
+            coord = group.create_array(dim, shape=(len(labels),), dtype=str, dimension_names=(dim,))
+            coord[:] = np.array(labels, dtype=object)
 
 
 def read_identity(path: Path) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import xarray as xr
 from xarray.indexes import RangeIndex
 
@@ -11,7 +12,7 @@ from .layout import genes_from_attrs, read_identity
 
 
 def _with_positions(ds: xr.Dataset) -> xr.Dataset:
-    index = RangeIndex.arange(1, ds.sizes["position"] + 1, 1, dim="position")
+    index = RangeIndex.arange(1, ds.sizes["position"] + 1, 1, dim="position", dtype=np.int64)
     ds = ds.assign_coords(xr.Coordinates.from_xindex(index))
     # Zarr variable-length strings come back as numpy StringDType; plain str labels select everywhere.
     return ds.assign_coords(strand=[str(v) for v in ds.strand.values], tissue=[str(v) for v in ds.tissue.values])
