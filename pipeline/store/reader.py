@@ -12,7 +12,7 @@ from .layout import genes_from_attrs, read_identity
 
 
 def _with_positions(ds: xr.Dataset) -> xr.Dataset:
-    index = RangeIndex.arange(1, ds.sizes["position"] + 1, 1, dim="position", dtype=np.int64)
+    index = RangeIndex.arange(1, ds.sizes["position"] + 1, 1, dim="position", dtype=np.dtype("int64"))
     ds = ds.assign_coords(xr.Coordinates.from_xindex(index))
     # Zarr variable-length strings come back as numpy StringDType; plain str labels select everywhere.
     return ds.assign_coords(strand=[str(v) for v in ds.strand.values], tissue=[str(v) for v in ds.tissue.values])
