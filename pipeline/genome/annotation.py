@@ -2,8 +2,8 @@
 
 Output is a gene table (pandas DataFrame), one row per gene, coordinates 0-based half-open:
 ``gene_id, gene_name, gene_type, chrom, strand, start, end, exon_starts, exon_ends``. Exons are
-those of the selected transcripts (by tag when tags are given, otherwise all), merged per gene
-into sorted arrays. The gene span is the ``gene`` feature, or the span of its transcripts when the
+those of the selected transcripts (by tag when tags are given, otherwise all), as unique (start, end)
+pairs sorted by start. The gene span is the ``gene`` feature, or the span of its transcripts when the
 file has no gene features.
 """
 
@@ -40,6 +40,7 @@ class GeneFilter:
     tags: tuple[str, ...] = ()
     chroms: tuple[str, ...] = ()
     margin: int = 0
+    tags_drop_genes: bool = True  # False: tags select transcripts (exons) only, as the official db builder
 
     def __post_init__(self) -> None:
         if self.margin < 0:
@@ -187,7 +188,7 @@ def read_genes(path: str | os.PathLike, gene_filter: GeneFilter = GeneFilter()) 
     )
     if genes.empty:
         genes = spans.reset_index()
-    elif gene_filter.tags:
+    elif gene_filter.tags and gene_filter.tags_drop_genes:
         genes = genes[genes.gene_id.isin(spans.index)]
     if gene_filter.gene_types:
         genes = genes[genes.gene_type.isin(gene_filter.gene_types)]
@@ -196,13 +197,15 @@ def read_genes(path: str | os.PathLike, gene_filter: GeneFilter = GeneFilter()) 
     genes = genes[genes.strand.isin(["+", "-"])]
     if genes.empty:
         raise AnnotationError(f"no genes left in {path.name} after filters {describe_filter(gene_filter)}")
-    exon_groups = {gid: grp for gid, grp in exons.groupby("gene_id")}
+    exon_pairs = {
+        gid: np.unique(grp[["start", "end"]].to_numpy(dtype=np.int64), axis=0) for gid, grp in exons.groupby("gene_id")
+    }
     table = genes[["gene_id", "gene_name", "gene_type", "chrom", "strand", "start", "end"]].copy()
     table["start"] = (table.start - gene_filter.margin).clip(lower=0)
     table["end"] = table.end + gene_filter.margin
-    empty = np.zeros(0, dtype=np.int64)
-    table["exon_starts"] = [np.unique(exon_groups[g].start.to_numpy()) if g in exon_groups else empty for g in table.gene_id]
-    table["exon_ends"] = [np.unique(exon_groups[g].end.to_numpy()) if g in exon_groups else empty for g in table.gene_id]
+    empty = np.zeros((0, 2), dtype=np.int64)
+    table["exon_starts"] = [exon_pairs.get(g, empty)[:, 0] for g in table.gene_id]
+    table["exon_ends"] = [exon_pairs.get(g, empty)[:, 1] for g in table.gene_id]
     return table.sort_values(["chrom", "start", "end"]).reset_index(drop=True)[GENE_COLUMNS]
 
 

@@ -1,0 +1,106 @@
+"""Reading variant records from VCF (plain, gzip, bgzip, BCF) and CSV, keeping every input line.
+
+Lines are split on tabs, or on runs of spaces when a line has no tab (the official example's
+first record is space-separated, and PyVCF, which the official tool used, accepts it). A line that
+cannot be parsed becomes a record with an ``error`` so it is still written out.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import VariantError
+
+
+@dataclass
+class Record:
+    """One input data line. ``fields`` are the VCF columns as read; ``pos`` is 1-based."""
+
+    line_no: int
+    fields: list[str]
+    chrom: str = ""
+    pos: int = 0
+    ref: str = ""
+    alts: list[str] = field(default_factory=list)
+    error: str | None = None  # why the line cannot be scored at all
+
+
+def _split(line: str) -> list[str]:
+    line = line.rstrip("\r\n")
+    return line.split("\t") if "\t" in line else re.split(r" +", line.strip())
+
+
+def parse_vcf_line(line_no: int, line: str) -> Record:
+    fields = _split(line)
+    record = Record(line_no, fields)
+    if len(fields) < 5:
+        record.error = "malformed_line"
+        return record
+    record.chrom, pos, record.ref = fields[0], fields[1], fields[3]
+    if not pos.isdigit() or int(pos) < 1:
+        record.error = "malformed_position"
+        return record
+    record.pos = int(pos)
+    record.alts = fields[4].split(",")
+    return record
+
+
+def _open_text(path: Path):
+    with open(path, "rb") as probe:
+        magic = probe.read(4)
+    if magic[:3] == b"BCF":
+        raise VariantError("BCF")  # handled by the caller through pysam
+    return gzip.open(path, "rt") if magic[:2] == b"\x1f\x8b" else open(path)
+
+
+def read_vcf(path: str | Path) -> tuple[list[str], Iterator[Record]]:
+    """(header lines, records) of a VCF; BCF is converted to VCF text through pysam."""
+    path = Path(path)
+    if not path.is_file():
+        raise VariantError(f"variant file {path} does not exist")
+    try:
+        handle = _open_text(path)
+        lines = handle.read().splitlines()
+    except VariantError:
+        lines = _bcf_as_text(path)
+    except (OSError, EOFError, UnicodeDecodeError) as err:
+        raise VariantError(f"variant file {path} cannot be read: {err}") from None
+    header = [line for line in lines if line.startswith("#")]
+    if not header or not header[-1].startswith("#CHROM"):
+        raise VariantError(f"{path} has no #CHROM header line: is it a VCF?")
+    records = (parse_vcf_line(n, line) for n, line in enumerate(lines, start=1)
+               if line.strip() and not line.startswith("#"))
+    return header, records
+
+
+def _bcf_as_text(path: Path) -> list[str]:
+    import pysam
+
+    try:
+        with pysam.VariantFile(str(path)) as bcf:
+            return str(bcf.header).splitlines() + [str(rec).rstrip("\n") for rec in bcf]
+    except (OSError, ValueError) as err:
+        raise VariantError(f"BCF {path} cannot be read: {err}") from None
+
+
+def read_csv(path: str | Path, column_ids: str = "CHROM,POS,REF,ALT") -> tuple[pd.DataFrame, list[Record]]:
+    """A CSV of variants (official ``--column_ids`` convention) as its frame and records."""
+    columns = column_ids.split(",")
+    try:
+        frame = pd.read_csv(path, header=0, dtype=str, keep_default_na=False)
+    except (OSError, pd.errors.ParserError) as err:
+        raise VariantError(f"CSV {path} cannot be read: {err}") from None
+    missing = [c for c in columns if c not in frame.columns]
+    if len(columns) != 4 or missing:
+        raise VariantError(f"CSV {path} lacks column(s) {', '.join(missing) or column_ids}; set --column-ids CHROM,POS,REF,ALT")
+    records = []
+    for n, row in enumerate(frame[columns].itertuples(index=False), start=2):
+        chrom, pos, ref, alt = (str(v) for v in row)
+        records.append(parse_vcf_line(n, "\t".join([chrom, pos, ".", ref.upper(), alt.upper()])))
+    return frame, records
