@@ -151,6 +151,42 @@ def status(
         typer.echo("missing: " + " ".join(info["missing"][:20]) + (" ..." if len(info["missing"]) > 20 else ""))
 
 
+@app.command()
+def score(
+    variants: Annotated[Path, typer.Argument(help="VCF (.vcf, .vcf.gz, .bcf) or CSV of variants")],
+    fasta: Annotated[Path, Opt(help="reference FASTA")],
+    annotation: Annotated[Path, Opt(help="GTF or GFF3 with genes, transcripts and exons")],
+    out: Annotated[Path, Opt(help="output VCF (or CSV for CSV input)")],
+    distance: Annotated[int, Opt("--distance", "-d", help="bases either side of the variant")] = 50,
+    no_mask: Annotated[bool, Opt("--no-mask", help="do not mask gains at annotated / losses at unannotated sites")] = False,
+    score_cutoff: Annotated[Optional[float], Opt("--score-cutoff", "-s", help="report all positions with |delta| >= X")] = None,
+    score_exons: Annotated[bool, Opt("--score-exons", help="report both splice sites of nearby annotated exons")] = False,
+    tags: Annotated[Optional[list[str]], Opt("--tags", help="transcript tags whose exons mask (default Ensembl_canonical)")] = None,
+    column_ids: Annotated[str, Opt(help="CSV columns for chrom, pos, ref, alt")] = "CHROM,POS,REF,ALT",
+    table: Annotated[Optional[Path], Opt(help="per variant x gene x tissue table (.tsv or .parquet)")] = None,
+    store: Annotated[Optional[Path], Opt(help="read reference scores from this precomputed store")] = None,
+    dtype: Annotated[str, Opt(help="float32, bfloat16, float16 (GPU)")] = "float32",
+    device: Annotated[str, Opt(help="cpu or cuda")] = "cpu",
+    weights: WeightsOpt = None,
+) -> None:
+    """Score variants as the official `pangolin` command does (INFO Pangolin=gene|pos:gain|pos:loss|Warnings:)."""
+    from .genome.fasta import Reference
+    from .model import load_ensemble
+    from .variants.score import SKIP_REASONS, ScoreOptions, VariantScorer, load_genes, score_variants
+
+    if distance < 1:
+        raise typer.BadParameter("must be >= 1", param_hint="--distance")
+    options = ScoreOptions(distance=distance, mask=not no_mask, score_cutoff=score_cutoff, score_exons=score_exons,
+                           tags=tuple(tags) if tags else ScoreOptions.tags, column_ids=column_ids)
+    ensemble = load_ensemble("official", weights, device=device, dtype=dtype)
+    scorer = VariantScorer(ensemble, Reference(fasta), load_genes(annotation, options), options, store)
+    counts = score_variants(variants, scorer, out, table)
+    skipped = {k: v for k, v in counts.items() if k != "scored"}
+    for reason, n in sorted(skipped.items()):
+        warnings.warn(f"{n} allele(s) not scored: {reason} ({SKIP_REASONS.get(reason, reason)})", stacklevel=1)
+    _say(f"{counts['scored']} allele(s) scored, {sum(skipped.values())} not scored; all records written to {out}")
+
+
 def _one_line_warnings(message, category, filename, lineno, file=None, line=None) -> None:
     _say(f"warning: {message}")
 
