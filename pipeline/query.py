@@ -1,0 +1,113 @@
+"""Getting answers out of a store: regions and genes as xarray, site tables, text tables, tracks.
+
+All positions a user sees are 1-based (region strings, the ``position`` coordinate, TSV output).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from .errors import ContigNotFound, RegionError
+from .genome.contigs import match_contig
+from .regions import Region, clip_to_contig, parse_region
+from .store import open_chrom, read_identity
+from .store.layout import genes_from_attrs
+
+METRICS = ("p_splice", "usage")
+
+
+@dataclass
+class Selection:
+    """A region of one chromosome, resolved against a store (0-based half-open)."""
+
+    chrom: str
+    start: int
+    end: int
+    strand: str | None  # the gene's strand when selected by gene
+    gene: dict | None = None
+
+
+class Store:
+    """A precomputed store opened for queries; chromosome datasets are opened lazily and cached."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.identity = read_identity(self.path)
+        self.genes = genes_from_attrs(self.identity["genes"])
+        self.contigs: dict[str, int] = self.identity["reference"]["contigs"]
+        self._open: dict[str, xr.Dataset] = {}
+        self.chroms = [c for c in self.contigs if (self.path / c / "zarr.json").exists()]
+
+    def dataset(self, chrom: str) -> xr.Dataset:
+        if chrom not in self._open:
+            self._open[chrom] = open_chrom(self.path, chrom)
+        return self._open[chrom]
+
+    def resolve(self, text: str) -> Selection:
+        """A region string (``chr17:41,196,312-41,277,500``, 1-based inclusive) or a gene name/id."""
+        gene = self._gene(text)
+        if gene is not None:
+            return Selection(gene["chrom"], int(gene["start"]), int(gene["end"]), gene["strand"], gene)
+        region = parse_region(text)
+        try:
+            chrom = match_contig(region.chrom, self.chroms, f"store {self.path.name}")
+        except ContigNotFound:
+            if ":" not in text and not self.genes.empty:
+                raise RegionError(f"{text!r} is neither a gene of the store nor a chromosome in it "
+                                  f"({', '.join(self.chroms[:5])})") from None
+            raise
+        region = clip_to_contig(Region(chrom, region.start, region.end), self.contigs[chrom])
+        return Selection(chrom, region.start, region.end, None)
+
+    def _gene(self, name: str) -> dict | None:
+        hits = self.genes[(self.genes.gene_name == name) | (self.genes.gene_id == name)]
+        return None if hits.empty else hits.iloc[0].to_dict()
+
+    def select(self, text: str, strand: str | None = None, tissues: list[str] | None = None) -> xr.Dataset:
+        """The lazy Dataset of a region or gene (the gene's own strand unless ``strand`` is given)."""
+        sel = self.resolve(text)
+        ds = self.dataset(sel.chrom).isel(position=slice(sel.start, sel.end))
+        strand = strand or sel.strand
+        if strand:
+            if strand not in ("+", "-"):
+                raise RegionError(f"strand must be + or -, got {strand!r}")
+            ds = ds.sel(strand=[strand])
+        if tissues:
+            unknown = set(tissues) - set(ds.tissue.values)
+            if unknown:
+                raise RegionError(f"unknown tissue(s) {', '.join(sorted(unknown))}; known: {', '.join(ds.tissue.values)}")
+            ds = ds.sel(tissue=tissues)
+        return ds.assign_attrs(chrom=sel.chrom)
+
+
+def to_table(ds: xr.Dataset) -> pd.DataFrame:
+    """Wide table: chrom, position, strand, then {tissue}_p_splice and {tissue}_usage columns."""
+    frames = []
+    for strand in ds.strand.values:
+        part = ds.sel(strand=strand)
+        columns = {"chrom": ds.attrs["chrom"], "position": part.position.values, "strand": strand}
+        for tissue in part.tissue.values:
+            for metric in METRICS:
+                columns[f"{tissue}_{metric}"] = part[metric].sel(tissue=tissue).values.astype(np.float32)
+        frames.append(pd.DataFrame(columns))
+    return pd.concat(frames, ignore_index=True)
+
+
+def sites(ds: xr.Dataset, threshold: float = 0.2, metric: str = "p_splice") -> pd.DataFrame:
+    """Predicted splice sites: one row per (position, strand, tissue) with ``metric >= threshold``."""
+    data = ds[["p_splice", "usage"]].load()
+    hits = np.argwhere(np.nan_to_num(data[metric].values.astype(np.float32), nan=-1) >= threshold)
+    rows = {
+        "chrom": ds.attrs["chrom"],
+        "position": data.position.values[hits[:, 1]],
+        "strand": data.strand.values[hits[:, 0]],
+        "tissue": data.tissue.values[hits[:, 2]],
+        "p_splice": data.p_splice.values[tuple(hits.T)].astype(np.float32),
+        "usage": data.usage.values[tuple(hits.T)].astype(np.float32),
+    }
+    return pd.DataFrame(rows).sort_values(["position", "strand", "tissue"], ignore_index=True)
