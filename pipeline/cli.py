@@ -132,6 +132,62 @@ def run(
     _say(f"store {cfg.out}: " + ", ".join(f"{k}={v}" for k, v in status.items()))
 
 
+def _run_config(config, **flags):
+    from .config import load_config
+
+    return load_config(config, **flags)
+
+
+@app.command()
+def init(
+    config: ConfigOpt = None,
+    fasta: Annotated[Optional[str], Opt(help="reference FASTA")] = None,
+    annotation: Annotated[Optional[str], Opt(help="GTF or GFF3")] = None,
+    out: Annotated[Optional[str], Opt(help="output Zarr store")] = None,
+    chrom: Annotated[Optional[list[str]], Opt("--chrom", help="only these chromosomes")] = None,
+    tile_size: Annotated[Optional[int], Opt(help="positions per shard")] = None,
+    weights: WeightsOpt = None,
+    overwrite: Annotated[bool, Opt("--overwrite")] = False,
+) -> None:
+    """Create a store and its tile list for scheduler-free runs (`run-tiles`, then `finalize`)."""
+    from .run import init as init_store
+
+    cfg = _run_config(config, fasta=fasta, annotation=annotation, out=out, chroms=tuple(chrom or ()),
+                      tile_size=tile_size, weights=weights)
+    info = init_store(cfg, overwrite)
+    _say(f"store {cfg.out}: {info['tiles_total']} tiles, {info['bases_total']:,} bases "
+         f"({info['tiles_done']} tiles already done)")
+
+
+@app.command("run-tiles")
+def run_tiles(
+    store: Annotated[Path, typer.Argument(help="a store made by `init`")],
+    part: Annotated[int, Opt(help="which part this task runs (e.g. $SLURM_ARRAY_TASK_ID)")] = 0,
+    parts: Annotated[int, Opt(help="how many parts the tiles are split into")] = 1,
+    one_based: Annotated[bool, Opt("--one-based", help="--part counts from 1 (SLURM arrays 1-N)")] = False,
+    threads: Annotated[Optional[int], Opt(help="torch threads (default: all cores)")] = None,
+) -> None:
+    """Score one part of a store's pending tiles inline (a SLURM array task)."""
+    from .run import run_part
+
+    summaries = run_part(store, part - 1 if one_based else part, parts, threads)
+    _say(f"part {part}/{parts}: {len(summaries)} tiles, {sum(s['bases'] for s in summaries):,} bases")
+
+
+@app.command()
+def finalize(store: Annotated[Path, typer.Argument(help="a store made by `init` or `run`")]) -> None:
+    """Check every tile is done; list the missing ones and exit 1 if any."""
+    from .store.layout import read_identity
+    from .store.manifest import Manifest
+
+    read_identity(store)
+    info = Manifest(store).status()
+    if info["missing"]:
+        _say(f"{len(info['missing'])} of {info['tiles_total']} tiles missing: " + " ".join(info["missing"][:50]))
+        raise typer.Exit(1)
+    _say(f"complete: {info['tiles_total']} tiles, {info['bases_total']:,} bases")
+
+
 @app.command()
 def status(
     store: Annotated[Path, typer.Argument(help="a store made by `run` or `init`")],
@@ -185,6 +241,28 @@ def score(
     for reason, n in sorted(skipped.items()):
         warnings.warn(f"{n} allele(s) not scored: {reason} ({SKIP_REASONS.get(reason, reason)})", stacklevel=1)
     _say(f"{counts['scored']} allele(s) scored, {sum(skipped.values())} not scored; all records written to {out}")
+
+
+@app.command()
+def bench(
+    fasta: Annotated[Optional[Path], Opt(help="FASTA to take real sequence from")] = None,
+    region: Annotated[str, Opt(help="region scored by the fast float32 engine")] = "chr22:32,040,001-32,150,000",
+    reference_bases: Annotated[int, Opt(help="bases scored by the slower configurations")] = 10_000,
+    dtype: Annotated[Optional[list[str]], Opt("--dtype", help="dtypes to measure (default float32 and bfloat16)")] = None,
+    device: Annotated[str, Opt(help="cpu or cuda")] = "cpu",
+    weights: WeightsOpt = None,
+) -> None:
+    """Measure peak FLOP/s and the engines' nucleotides/s, speed-up and error (prints a table)."""
+    from .bench import format_report, run_bench
+    from .genome.fasta import Reference
+    from .regions import parse_region
+
+    fasta = fasta or Path(__file__).resolve().parents[1].parent / "shared/data/grch38-chr22/chr22.fa.gz"
+    parsed = parse_region(region)
+    seq = Reference(fasta).fetch(parsed.chrom, parsed.start - 5000, (parsed.end or parsed.start + 1) + 5000)
+    default = ("float32", "bfloat16") if device == "cpu" else ("float32", "bfloat16", "float16")
+    peaks, results = run_bench(seq, reference_bases, weights, device, tuple(dtype or default))
+    typer.echo(format_report(peaks, results))
 
 
 StoreArg = Annotated[Path, typer.Argument(help="a store made by `run`")]

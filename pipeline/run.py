@@ -62,7 +62,7 @@ def prepare_store(plan: Plan, out: Path, overwrite: bool = False) -> Manifest:
         if [t.id for t in manifest.tiles()] != [t.id for t in plan.tiles]:
             raise StoreError(f"store {out} lists other tiles than this run plans; use --overwrite")
         return manifest
-    create_store(out, plan.identity, plan.genes, plan.lengths)
+    create_store(out, plan.identity, plan.genes, plan.lengths, plan.recipe)
     manifest = Manifest(out)
     manifest.write_tiles(plan.tiles)
     return manifest
@@ -96,6 +96,28 @@ def execute(tiles: list[Tile], store: Path, recipe: dict[str, Any], config: RunC
             summaries.append(future.result())
             on_done and on_done(summaries[-1])
     return summaries
+
+
+def init(config: RunConfig, overwrite: bool = False) -> dict:
+    """Create (or check) the store and its tile list without scoring anything; return its status."""
+    plan = plan_run(config)
+    out = Path(config.out)
+    check_target(out)
+    with StoreLock(out):
+        return prepare_store(plan, out, overwrite).status()
+
+
+def run_part(store: Path, part: int, parts: int, threads: int | None = None) -> list[dict]:
+    """Score this part's share (every ``parts``-th tile, from ``part``, 0-based) of a store's
+    pending tiles, inline: the body of one SLURM array task. Tasks own disjoint tiles."""
+    if not 0 <= part < parts:
+        raise StoreError(f"part must be in 0..{parts - 1} (or 1..{parts} with --one-based), got {part}")
+    recipe = dict(read_identity(store)["recipe"])
+    recipe["threads"] = threads or recipe.get("threads") or default_threads(1)
+    manifest = Manifest(store)
+    done = manifest.done_ids()
+    mine = [t for n, t in enumerate(manifest.tiles()) if n % parts == part and t.id not in done]
+    return [score_tile(str(store), tile, recipe) for tile in mine]
 
 
 def run(config: RunConfig, overwrite: bool = False, on_done: Progress | None = None,

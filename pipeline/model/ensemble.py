@@ -134,6 +134,48 @@ class Ensemble:
             return self.score_batch(np.ascontiguousarray(onehot[None, ::-1, ::-1]))[0, ::-1]
         return self.score_batch(onehot[None])[0]
 
+    @torch.inference_mode()
+    def score_substitutions(self, onehot: np.ndarray, groups: list[tuple[np.ndarray, np.ndarray]], d: int,
+                            strand: str = "+", chunk: int = 64) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Reference scores of a region and alternative scores of substitutions inside it.
+
+        ``onehot`` (L, 4) is the region in genome order; each group holds ``starts`` (n,) indexes
+        into it and ``patches`` (n, m, 4), the substituted bases (same m within a group). Returns
+        the reference scores (L - context, 12) and per group (n, m + 2d, 12), genome order: the
+        outputs within ``d`` of each change, computed only in its cone of influence (see cone.py).
+        Needs the fast engine.
+        """
+        from .cone import alternative_pass, reference_pass
+
+        if self.engine != "fast":
+            raise ConfigError("substitution scoring in the cone of influence needs engine='fast'")
+        length = len(onehot)
+        if strand == "-":  # reverse complement the region and mirror the changes into it
+            onehot = onehot[::-1, ::-1]
+            groups = [(length - starts - p.shape[1], p[:, ::-1, ::-1]) for starts, p in groups]
+        x = torch.from_numpy(np.ascontiguousarray(onehot)).T[None].to(self.device)
+        counts = torch.zeros(self.config.n_channels, device=self.device)
+        ref_total = 0
+        alt_totals: list = [0] * len(groups)
+        for member, runner in zip(self.members, self.runners):
+            index = list(member.channels)
+            inputs, hiddens, ref_out = reference_pass(runner, x)
+            ref_total = ref_total + _keep(ref_out, index)
+            for g, (starts, patches) in enumerate(groups):
+                outs = []
+                for lo in range(0, len(starts), chunk):
+                    xa = torch.from_numpy(np.ascontiguousarray(patches[lo : lo + chunk])).transpose(1, 2).to(self.device)
+                    st = torch.as_tensor(np.asarray(starts[lo : lo + chunk]), dtype=torch.long)
+                    outs.append(alternative_pass(runner, inputs, hiddens, xa, st, d))
+                alt_totals[g] = alt_totals[g] + _keep(torch.cat(outs), index)
+            counts[index] += 1
+        norm = counts[None, :, None]
+        ref = (ref_total / norm)[0].T.cpu().numpy()
+        alts = [(total / norm).transpose(1, 2).cpu().numpy() for total in alt_totals]
+        if strand == "-":
+            ref, alts = ref[::-1], [a[:, ::-1] for a in alts]
+        return np.ascontiguousarray(ref), [np.ascontiguousarray(a) for a in alts]
+
     def score_sequence(self, seq: str, strand: str = "+") -> np.ndarray:
         """Scores of the central ``len(seq) - 10000`` bases of ``seq``, shape (n, 12), float32.
 
@@ -151,6 +193,13 @@ class Ensemble:
             If ``seq`` is shorter than 10,001 bases or ``strand`` is not + or -.
         """
         return np.ascontiguousarray(self.score_onehot(one_hot(seq), strand))
+
+
+def _keep(scores: torch.Tensor, channels: list[int]) -> torch.Tensor:
+    """``scores`` with every channel but ``channels`` zeroed (a member's share of the average)."""
+    kept = torch.zeros_like(scores)
+    kept[:, channels] = scores[:, channels]
+    return kept
 
 
 def auto_window(engine: str, memory_bytes: int, context: int, device: torch.device) -> tuple[int, int]:

@@ -68,11 +68,16 @@ def genes_from_attrs(columns: dict[str, list]) -> pd.DataFrame:
     return genes
 
 
-def create_store(path: Path, identity: dict[str, Any], genes: pd.DataFrame, lengths: dict[str, int]) -> None:
-    """Write the metadata of an empty store (no data chunks): groups, arrays, coordinates, attributes."""
+def create_store(path: Path, identity: dict[str, Any], genes: pd.DataFrame, lengths: dict[str, int],
+                 recipe: dict[str, Any]) -> None:
+    """Write the metadata of an empty store (no data chunks): groups, arrays, coordinates, attributes.
+
+    ``recipe`` (absolute input paths, engine settings) lets a scheduler-free task score tiles from
+    the store path alone.
+    """
     tiling = identity["tiling"]
     root = zarr.create_group(str(path), zarr_format=3, overwrite=False)
-    root.attrs.update({**identity, "software_version": __version__, "genes": genes_to_attrs(genes),
+    root.attrs.update({**identity, "software_version": __version__, "genes": genes_to_attrs(genes), "recipe": recipe,
                        "position": "1-based; index i along 'position' is position i + 1"})
     for chrom, length in lengths.items():
         group = root.create_group(chrom, attributes={"chrom": chrom, "length": length})

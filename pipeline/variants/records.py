@@ -65,8 +65,8 @@ def read_vcf(path: str | Path) -> tuple[list[str], Iterator[Record]]:
     if not path.is_file():
         raise VariantError(f"variant file {path} does not exist")
     try:
-        handle = _open_text(path)
-        lines = handle.read().splitlines()
+        with _open_text(path) as handle:
+            lines = handle.read().splitlines()
     except VariantError:
         lines = _bcf_as_text(path)
     except (OSError, EOFError, UnicodeDecodeError) as err:

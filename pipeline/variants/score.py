@@ -27,10 +27,10 @@ from ..genome.encode import one_hot
 from ..genome.fasta import Reference
 from ..model import Ensemble
 from ..errors import ContigNotFound, VariantError
-from ..tiling import merge_intervals
 from . import deltas
 from .records import Record, read_csv, read_vcf
 
+MAX_REGION = 60_000  # output bases per shared reference pass (bounds cached activations)
 P_SPLICE = [1, 4, 7, 10]
 USAGE = [2, 5, 8, 11]
 INFO_HEADER = ('##INFO=<ID=Pangolin,Number=.,Type=String,Description="Pangolin splice scores. '
@@ -85,6 +85,18 @@ def load_genes(annotation: str | Path, options: ScoreOptions) -> pd.DataFrame:
         if tagged is not None and any(len(e) for e in tagged.exon_starts):
             genes = tagged
     return genes
+
+
+def cluster_spans(spans: list[tuple[int, int]], gap: int, max_len: int) -> list[tuple[int, int]]:
+    """Regions covering ``spans``: spans less than ``gap`` apart share a region of at most
+    ``max_len`` bases (a single longer span gets its own region)."""
+    regions: list[list[int]] = []
+    for start, end in sorted(spans):
+        if regions and start - regions[-1][1] < gap and max(end, regions[-1][1]) - regions[-1][0] <= max_len:
+            regions[-1][1] = max(regions[-1][1], end)
+        else:
+            regions.append([start, end])
+    return [(s, e) for s, e in regions]
 
 
 def _shape_problem(ref: str, alt: str, d: int) -> str | None:
@@ -154,34 +166,49 @@ class VariantScorer:
         self._compute_alt(alleles)
 
     def _compute_ref(self, alleles: list[Allele]) -> None:
+        """Reference scores per region of nearby variants; substitutions get their alternative
+        scores in the same pass (cone of influence, fast engine)."""
         d, flank = self.d, self.flank
-        needed: dict[tuple[str, str], list[tuple[int, int]]] = defaultdict(list)
+        by_strand: dict[tuple[str, str], list[Allele]] = defaultdict(list)
         for a in alleles:
-            a.ref_scores = {}
+            a.ref_scores, a.alt_scores = {}, {}
             for strand in a.genes.strand.unique():
-                needed[(a.chrom, strand)].append((a.pos - 1 - d, a.pos - 1 + len(a.ref) + d))
-        tracks: dict[tuple[str, str], list[tuple[int, int, np.ndarray]]] = {}
-        for (chrom, strand), spans in needed.items():
-            tracks[(chrom, strand)] = []
-            for start, end in merge_intervals(spans, gap=self.ensemble.context):
-                scores = self.store_reader.read(chrom, strand, start, end) if self.store_reader else None
-                if scores is None:
-                    seq = self.reference.fetch(chrom, start - flank, end + flank)
-                    scores = self.ensemble.score_onehot(one_hot(seq), strand).T
-                tracks[(chrom, strand)].append((start, end, scores))
-        for a in alleles:
-            lo, hi = a.pos - 1 - d, a.pos - 1 + len(a.ref) + d
-            for strand in a.genes.strand.unique():
-                start, _, scores = next(t for t in tracks[(a.chrom, strand)] if t[0] <= lo and hi <= t[1])
-                a.ref_scores[strand] = scores[:, lo - start : hi - start]
+                by_strand[(a.chrom, strand)].append(a)
+        for (chrom, strand), members in by_strand.items():
+            spans = [(a.pos - 1 - d, a.pos - 1 + len(a.ref) + d) for a in members]
+            for start, end in cluster_spans(spans, self.ensemble.context, MAX_REGION):
+                inside = [a for a, (lo, hi) in zip(members, spans) if start <= lo and hi <= end]
+                onehot = one_hot(self.reference.fetch(chrom, start - flank, end + flank))
+                substitutions = [a for a in inside if len(a.ref) == len(a.alt)] if self.ensemble.engine == "fast" else []
+                groups = defaultdict(list)
+                for a in substitutions:
+                    groups[len(a.alt)].append(a)
+                if groups:
+                    batches = [(np.array([a.pos - 1 - start + flank for a in g]), np.stack([one_hot(a.alt) for a in g]))
+                               for g in groups.values()]
+                    scores, alts = self.ensemble.score_substitutions(onehot, batches, d, strand)
+                    for group, values in zip(groups.values(), alts):
+                        for a, v in zip(group, values):
+                            a.alt_scores[strand] = v.T
+                else:
+                    scores = None
+                stored = self.store_reader.read(chrom, strand, start, end) if self.store_reader else None
+                if stored is not None:
+                    scores = stored.T
+                elif scores is None:
+                    scores = self.ensemble.score_onehot(onehot, strand)
+                for a in inside:
+                    lo = a.pos - 1 - d - start
+                    a.ref_scores[strand] = scores[lo : lo + len(a.ref) + 2 * d].T
 
     def _compute_alt(self, alleles: list[Allele]) -> None:
+        """Full alternative passes, batched, for alleles the reference pass did not cover (indels)."""
         d, flank = self.d, self.flank
         groups: dict[tuple[str, int], list[Allele]] = defaultdict(list)
         for a in alleles:
-            a.alt_scores = {}
             for strand in a.genes.strand.unique():
-                groups[(strand, len(a.alt))].append(a)
+                if strand not in a.alt_scores:
+                    groups[(strand, len(a.alt))].append(a)
         for (strand, _), members in groups.items():
             batch = []
             for a in members:

@@ -43,7 +43,8 @@ def normalise(value: str | None) -> list | None:
 
 
 def data_lines(path) -> list[str]:
-    return [line for line in open(path) if not line.startswith("#")]
+    with open(path) as handle:
+        return [line for line in handle if not line.startswith("#")]
 
 
 @pytest.mark.parametrize("name", list(CASES))
