@@ -94,3 +94,48 @@ def format_report(peaks: dict[str, float], results: list[Result]) -> str:
                      f"{r.flops / 1e9:>10,.0f}{share:>8}{r.max_diff:>11.2e}")
     lines.append("(one strand, 12-network official ensemble; max|diff| against reference float32)")
     return "\n".join(lines)
+
+
+def bench_variants(vcf: str, fasta: str, annotation: str, weights: str | None, n_official: int, n_ours: int) -> str:
+    """variants/s of the official-style path (per variant, per network, batch 1, ref and alt, 'same'
+    padding) against `score`'s batched, cone-of-influence path on the first SNVs of ``vcf``."""
+    import tempfile
+    from pathlib import Path
+
+    from .genome.fasta import Reference
+    from .variants.records import read_vcf
+    from .variants.score import P_SPLICE, ScoreOptions, VariantScorer, load_genes, score_variants
+
+    header, records = read_vcf(vcf)
+    snvs = [r for r in records if not r.error and len(r.ref) == 1 and all(len(a) == 1 for a in r.alts)][:n_ours]
+    options = ScoreOptions()
+    reference = Reference(fasta)
+    genes = load_genes(annotation, options)
+    lines = [header[-1]] + ["\t".join(r.fields) for r in snvs]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "in.vcf"
+        path.write_text("\n".join(["##fileformat=VCFv4.2", *lines]) + "\n")
+        fast = load_ensemble("official", weights)
+        scorer = VariantScorer(fast, reference, genes, options)
+        start = time.perf_counter()
+        counts = score_variants(path, scorer, Path(tmp) / "out.vcf")
+        ours = counts["scored"] / (time.perf_counter() - start)
+        official = load_ensemble("official", weights, engine="reference")
+        slow = VariantScorer(official, reference, genes, options)
+        start = time.perf_counter()
+        done = 0
+        for index, record in enumerate(snvs[:n_official]):
+            alleles, _ = slow.prepare(index, record)
+            for a in alleles:  # one variant at a time, each network separately, batch 1
+                for strand in a.genes.strand.unique():
+                    for seq in (a.context, a.context[: 5050] + a.alt + a.context[5051:]):
+                        x = one_hot(seq)
+                        x = x[::-1, ::-1] if strand == "-" else x
+                        t = torch.from_numpy(np.ascontiguousarray(x)).T[None]
+                        with torch.inference_mode():
+                            for runner in official.runners:
+                                runner(t)[0, P_SPLICE]
+                done += 1
+        rate = done / (time.perf_counter() - start)
+    return (f"variants: official-style {rate:.2f} variants/s ({done} SNVs); pangolin-pipeline score "
+            f"{ours:.2f} variants/s ({counts['scored']} SNVs): {ours / rate:.1f}x")

@@ -5,7 +5,6 @@ Tiles run inline (``cluster="none"``) or as Dask tasks; both call `tile_task.sco
 
 from __future__ import annotations
 
-import shutil
 import time
 import warnings
 from collections.abc import Callable, Iterable
@@ -37,13 +36,11 @@ def check_target(out: Path) -> None:
 
 def clear_store(out: Path) -> None:
     """Remove a store's contents except the lock held by this run."""
-    for child in out.iterdir():
-        if child.name == "_tiles":
-            for sub in child.iterdir():
-                if sub.name != "lock.json":
-                    shutil.rmtree(sub) if sub.is_dir() else sub.unlink()
-        else:
-            shutil.rmtree(child) if child.is_dir() else child.unlink()
+    lock = Manifest.lock_path(out)
+    for path in sorted(out.rglob("*"), key=lambda p: -len(p.parts)):
+        if path == lock or path in lock.parents:
+            continue
+        path.rmdir() if path.is_dir() else path.unlink()
 
 
 def prepare_store(plan: Plan, out: Path, overwrite: bool = False) -> Manifest:

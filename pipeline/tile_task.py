@@ -91,7 +91,7 @@ def score_tile(store: str, tile: dict | Tile, recipe: dict[str, Any]) -> dict[st
         _fsync_shard(Path(store), tile, name, strand)
     summary = {"tile": tile.id, "bases": tile.bases, "ambiguous": ambiguous,
                "seconds": round(time.perf_counter() - started, 3), "host": os.uname().nodename}
-    Manifest(Path(store)).mark_done(tile.id, summary)
+    Manifest(Path(store)).mark_done(tile.id)
     return summary
 
 

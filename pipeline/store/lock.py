@@ -1,6 +1,6 @@
 """A lock file so that two runs never write the same store at once.
 
-``_tiles/lock.json`` holds host, pid and start time of the run that owns the store. A second run is
+``_tiles/done/lock.json`` holds host, pid and start time of the run that owns the store. A second run is
 refused with those named. A lock left by a dead process on this host is taken over.
 """
 
@@ -27,7 +27,9 @@ def _alive(pid: int) -> bool:
 
 class StoreLock:
     def __init__(self, store: Path):
-        self.path = Path(store) / "_tiles" / "lock.json"
+        from .manifest import Manifest
+
+        self.path = Manifest.lock_path(store)
 
     def acquire(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -42,7 +44,7 @@ class StoreLock:
                     continue
                 who = f"pid {holder.get('pid')} on {holder.get('host')} since {holder.get('started')}" if holder else "another run"
                 raise StoreLocked(
-                    f"store {self.path.parents[1]} is in use by {who}; wait for it, or delete "
+                    f"store {self.path.parents[2]} is in use by {who}; wait for it, or delete "
                     f"{self.path} if that run is dead"
                 ) from None
             with os.fdopen(fd, "w") as handle:

@@ -1,65 +1,69 @@
-"""The tile list of a store and its done markers.
+"""The tile list of a store and its done flags, kept inside the Zarr hierarchy.
 
-``_tiles/tiles.json`` lists every tile; ``_tiles/done/<tile id>.json`` is written (atomically, by
-rename) only after the tile's data is written and flushed, so a marker always means durable data.
-A run resumes by skipping tiles that have a marker.
+``_tiles`` is a Zarr group whose attributes list every tile; its array ``done`` holds one uint8
+flag per tile in a chunk of its own, so each tile task writes a separate one-byte file and no two
+tasks ever touch the same file. A flag is set only after the tile's data is written and flushed;
+a run resumes by skipping flagged tiles. (Plain files there would make Zarr readers warn about
+unknown objects; the lock file lives inside the ``done`` array's folder, which readers ignore.)
 """
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
+from functools import cached_property
 from pathlib import Path
+
+import numpy as np
+import zarr
 
 from ..tiling import Tile
 
-
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, prefix=".tmp.") as tmp:
-        tmp.write(text)
-        tmp.flush()
-        os.fsync(tmp.fileno())
-    os.replace(tmp.name, path)
+GROUP = "_tiles"
 
 
 class Manifest:
-    """Tile list and done markers of the store at ``root``."""
+    """Tile list and done flags of the store at ``root``."""
 
     def __init__(self, root: Path):
         self.root = Path(root)
-        self.dir = self.root / "_tiles"
+
+    @staticmethod
+    def lock_path(root: Path) -> Path:
+        return Path(root) / GROUP / "done" / "lock.json"
 
     def write_tiles(self, tiles: list[Tile]) -> None:
-        _atomic_write(self.dir / "tiles.json", json.dumps([t.to_dict() for t in tiles]))
+        group = zarr.create_group(str(self.root), path=GROUP, zarr_format=3, overwrite=False,
+                                  attributes={"tiles": [t.to_dict() for t in tiles],
+                                              "description": "work units of this store; done[i] = 1 once tile i is written"})
+        group.create_array("done", shape=(max(len(tiles), 1),), chunks=(1,), dtype="uint8", fill_value=0,
+                           compressors=None, dimension_names=("tile",))
+
+    @cached_property
+    def _tiles(self) -> list[Tile]:
+        group = zarr.open_group(str(self.root), path=GROUP, mode="r", zarr_format=3)
+        return [Tile.from_dict(d) for d in group.attrs["tiles"]]
 
     def tiles(self) -> list[Tile]:
-        return [Tile.from_dict(d) for d in json.loads((self.dir / "tiles.json").read_text())]
+        return list(self._tiles)
 
-    def _marker(self, tile_id: str) -> Path:
-        return self.dir / "done" / f"{tile_id.replace(':', '_')}.json"
+    def _done(self, mode: str = "r") -> zarr.Array:
+        return zarr.open_array(str(self.root), path=f"{GROUP}/done", mode=mode, zarr_format=3)
 
-    def mark_done(self, tile_id: str, summary: dict) -> None:
-        _atomic_write(self._marker(tile_id), json.dumps(summary))
-
-    def is_done(self, tile_id: str) -> bool:
-        return self._marker(tile_id).is_file()
+    def mark_done(self, tile_id: str) -> None:
+        index = next(n for n, t in enumerate(self._tiles) if t.id == tile_id)
+        self._done("r+")[index] = 1
 
     def done_ids(self) -> set[str]:
-        done = self.dir / "done"
-        if not done.is_dir():
-            return set()
-        return {json.loads(p.read_text())["tile"] for p in done.glob("*.json")}
+        flags = self._done()[:]
+        return {t.id for t, flag in zip(self._tiles, flags) if flag}
 
     def status(self) -> dict:
-        """Counts for operators: tiles and bases, total and done."""
-        tiles = self.tiles()
-        done = self.done_ids()
+        """Counts for operators: tiles and bases, total and done, and the missing tile ids."""
+        tiles = self._tiles
+        flags = np.asarray(self._done()[: len(tiles)]) if tiles else np.zeros(0)
         return {
             "tiles_total": len(tiles),
-            "tiles_done": sum(t.id in done for t in tiles),
+            "tiles_done": int(flags.sum()),
             "bases_total": sum(t.bases for t in tiles),
-            "bases_done": sum(t.bases for t in tiles if t.id in done),
-            "missing": [t.id for t in tiles if t.id not in done],
+            "bases_done": sum(t.bases for t, f in zip(tiles, flags) if f),
+            "missing": [t.id for t, f in zip(tiles, flags) if not f],
         }

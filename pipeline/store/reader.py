@@ -27,6 +27,7 @@ def open_chrom(path: str | Path, chrom: str) -> xr.Dataset:
 def open_store(path: str | Path) -> xr.DataTree:
     """The whole store as a DataTree (one node per chromosome), positions as lazy range indexes."""
     tree = xr.open_datatree(str(path), engine="zarr", consolidated=False, chunks={})
+    tree = tree.drop_nodes("_tiles", errors="ignore")  # the work manifest, not data
     return tree.map_over_datasets(lambda ds: _with_positions(ds) if "position" in ds.dims else ds)
 
 
