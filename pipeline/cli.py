@@ -250,14 +250,21 @@ def bench(
     reference_bases: Annotated[int, Opt(help="bases scored by the slower configurations")] = 10_000,
     dtype: Annotated[Optional[list[str]], Opt("--dtype", help="dtypes to measure (default float32 and bfloat16)")] = None,
     device: Annotated[str, Opt(help="cpu or cuda")] = "cpu",
+    variants: Annotated[int, Opt(help="also time variant scoring on this many ClinVar BRCA1 SNVs")] = 0,
     weights: WeightsOpt = None,
 ) -> None:
     """Measure peak FLOP/s and the engines' nucleotides/s, speed-up and error (prints a table)."""
-    from .bench import format_report, run_bench
+    from .bench import bench_variants, format_report, run_bench
     from .genome.fasta import Reference
     from .regions import parse_region
 
-    fasta = fasta or Path(__file__).resolve().parents[1].parent / "shared/data/grch38-chr22/chr22.fa.gz"
+    data = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+    if variants:
+        brca = data / "grch37-brca1"
+        typer.echo(bench_variants(str(brca / "clinvar_20180701.BRCA1.vcf"), str(brca / "chr17.fa.gz"),
+                                  str(brca / "canonical.gtf"), weights, max(2, variants // 20), variants))
+        return
+    fasta = fasta or data / "grch38-chr22" / "chr22.fa.gz"
     parsed = parse_region(region)
     seq = Reference(fasta).fetch(parsed.chrom, parsed.start - 5000, (parsed.end or parsed.start + 1) + 5000)
     default = ("float32", "bfloat16") if device == "cpu" else ("float32", "bfloat16", "float16")
@@ -334,9 +341,12 @@ def _one_line_warnings(message, category, filename, lineno, file=None, line=None
 
 def main() -> None:
     """Entry point: bad input ends with one line on stderr and a non-zero exit, not a traceback."""
-    warnings.showwarning = _one_line_warnings
     try:
-        app(standalone_mode=False)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.simplefilter("always", UserWarning)  # ours: counts of skipped input, one line each
+            warnings.showwarning = _one_line_warnings
+            app(standalone_mode=False)
     except PipelineError as err:
         if _DEBUG["on"]:
             raise
