@@ -85,13 +85,13 @@ def run_bench(seq: str, reference_bases: int, weights: str | None = None, device
 def format_report(peaks: dict[str, float], results: list[Result]) -> str:
     reference = results[0].rate
     lines = [f"machine: {cpu_description()}"]
-    lines += [f"peak (matmul) {dt}: {p / 1e9:,.0f} GFLOP/s" for dt, p in peaks.items()]
+    lines += [f"peak (matmul) {dt}: {p / 1e9:,.1f} GFLOP/s" for dt, p in peaks.items()]
     lines.append(f"{'engine':<10}{'dtype':<10}{'bases':>9}{'nt/s':>10}{'x ref':>8}{'GFLOP/s':>10}{'% peak':>8}{'max|diff|':>11}")
     for r in results:
         peak = peaks.get(r.dtype)
         share = f"{100 * r.flops / peak:.0f}%" if peak else "-"
         lines.append(f"{r.engine:<10}{r.dtype:<10}{r.bases:>9,}{r.rate:>10,.0f}{r.rate / reference:>8.1f}"
-                     f"{r.flops / 1e9:>10,.0f}{share:>8}{r.max_diff:>11.2e}")
+                     f"{r.flops / 1e9:>10,.1f}{share:>8}{r.max_diff:>11.2e}")
     lines.append("(one strand, 12-network official ensemble; max|diff| against reference float32)")
     return "\n".join(lines)
 
