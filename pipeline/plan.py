@@ -11,7 +11,8 @@ import pandas as pd
 
 from .config import RunConfig
 from .errors import AnnotationError, ContigNotFound
-from .genome.annotation import GeneFilter, file_digest, read_genes
+from .digest import sha256_file
+from .genome.annotation import GeneFilter, read_genes
 from .genome.contigs import match_contig
 from .genome.fasta import Reference
 from .model.checkpoints import resolve_weights, verify_checkpoint
@@ -81,7 +82,7 @@ def plan_run(config: RunConfig) -> Plan:
         "checkpoints": checkpoints,
         "reference": {"digest": reference.digest(), "contigs": reference.lengths},
         "annotation": {
-            "digest": file_digest(config.annotation),
+            "digest": sha256_file(config.annotation),
             "filters": {"gene_types": list(config.gene_types), "tags": list(config.tags),
                         "chroms": list(config.chroms), "margin": config.margin},
         },

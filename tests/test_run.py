@@ -11,7 +11,6 @@ from pipeline.errors import StoreError
 from pipeline.genome.fasta import Reference
 from pipeline.run import run
 from pipeline.store import open_chrom, open_store
-from pipeline.store.manifest import Manifest
 
 from .conftest import DATA, REPO, WEIGHTS
 
@@ -88,7 +87,6 @@ def test_rerun_changes_nothing_and_resume_redoes_only_missing(tmp_path):
     before = zarr.open_array(cfg.out, path="chr22/p_splice")[:, 32048000:32154000]
     again = run(cfg)
     assert again["tiles_run"] == 0
-    manifest = Manifest(tmp_path / "store.zarr")
     for index in (0, 3):  # as if a killed run had not flagged these two tiles
         (tmp_path / "store.zarr" / "_tiles" / "done" / "c" / str(index)).unlink()
     resumed = run(cfg)

@@ -10,7 +10,6 @@ file has no gene features.
 from __future__ import annotations
 
 import gzip
-import hashlib
 import os
 import tempfile
 import warnings
@@ -45,14 +44,6 @@ class GeneFilter:
     def __post_init__(self) -> None:
         if self.margin < 0:
             raise AnnotationError(f"margin must be >= 0 bases, got {self.margin}")
-
-
-def file_digest(path: str | os.PathLike) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 22), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _open_text(path: Path):

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 from functools import cached_property
 from pathlib import Path
 
 import pyfaidx
 
+from ..digest import sha256_file
 from ..errors import FastaError
 from .contigs import match_contig
 
@@ -69,8 +69,4 @@ class Reference:
 
     def digest(self) -> str:
         """SHA-256 of the FASTA file's bytes: identifies the reference a store was made from."""
-        digest = hashlib.sha256()
-        with open(self.path, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 22), b""):
-                digest.update(block)
-        return digest.hexdigest()
+        return sha256_file(self.path)

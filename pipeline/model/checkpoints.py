@@ -8,7 +8,6 @@ Every file is verified against the SHA-256 values below before it is loaded.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import tempfile
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import torch
 
+from ..digest import sha256_file as sha256_of
 from ..errors import WeightsError
 from .config import ModelConfig
 from .network import Pangolin
@@ -81,14 +81,6 @@ def resolve_weights(explicit: str | os.PathLike | None = None, configured: str |
         f"no Pangolin weights: pass --weights DIR, set ${WEIGHTS_ENV}, or set 'weights' in the config "
         "file (get them with `pangolin-pipeline weights fetch --dest DIR`)"
     )
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @lru_cache(maxsize=None)

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .engine import FastNetwork, ReferenceNetwork
+from .engine import FastNetwork
 from .ensemble import Ensemble
 
 

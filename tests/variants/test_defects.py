@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 
-import pytest
 
 from pipeline.config import load_config
 from pipeline.genome.fasta import Reference
