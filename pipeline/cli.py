@@ -346,7 +346,9 @@ def main() -> None:
             warnings.simplefilter("ignore", DeprecationWarning)
             warnings.simplefilter("always", UserWarning)  # ours: counts of skipped input, one line each
             warnings.showwarning = _one_line_warnings
-            app(standalone_mode=False)
+            code = app(standalone_mode=False)  # click returns (not raises) the code of typer.Exit here
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except PipelineError as err:
         if _DEBUG["on"]:
             raise

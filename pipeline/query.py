@@ -88,12 +88,13 @@ class Store:
 def to_table(ds: xr.Dataset) -> pd.DataFrame:
     """Wide table: chrom, position, strand, then {tissue}_p_splice and {tissue}_usage columns."""
     frames = []
-    for strand in ds.strand.values:
-        part = ds.sel(strand=strand)
-        columns = {"chrom": ds.attrs["chrom"], "position": part.position.values, "strand": strand}
-        for tissue in part.tissue.values:
+    values = {metric: ds[metric].values.astype(np.float32) for metric in METRICS}  # one read each
+    positions = ds.position.values
+    for s, strand in enumerate(ds.strand.values):
+        columns = {"chrom": ds.attrs["chrom"], "position": positions, "strand": strand}
+        for t, tissue in enumerate(ds.tissue.values):
             for metric in METRICS:
-                columns[f"{tissue}_{metric}"] = part[metric].sel(tissue=tissue).values.astype(np.float32)
+                columns[f"{tissue}_{metric}"] = values[metric][s, :, t]
         frames.append(pd.DataFrame(columns))
     return pd.concat(frames, ignore_index=True)
 
