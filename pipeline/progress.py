@@ -21,7 +21,6 @@ class RunProgress:
         )
         self.task = None
         self.bases = 0
-        self.seconds = 0.0
 
     def __enter__(self) -> RunProgress:
         self.bar.__enter__()
@@ -41,5 +40,5 @@ class RunProgress:
 
     def advance(self, summary: dict[str, Any]) -> None:
         self.bases += summary["bases"]
-        elapsed = self.bar.tasks[0].elapsed or 1e-9 if self.task is not None else 1e-9
-        self.bar.update(self.task, advance=1, bases=self.bases, rate=self.bases / elapsed)
+        elapsed = self.bar.tasks[0].elapsed
+        self.bar.update(self.task, advance=1, bases=self.bases, rate=self.bases / elapsed if elapsed else 0.0)

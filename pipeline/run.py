@@ -74,14 +74,16 @@ def execute(tiles: list[Tile], store: Path, recipe: dict[str, Any], config: RunC
         recipe = {**recipe, "threads": recipe.get("threads") or default_threads(1)}
         for tile in ordered:
             summaries.append(score_tile(str(store), tile, recipe))
-            on_done and on_done(summaries[-1])
+            if on_done:
+                on_done(summaries[-1])
         return summaries
     from distributed import as_completed
 
     workers = config.workers or 1
     recipe = {**recipe, "threads": recipe.get("threads") or default_threads(workers)}
     with make_client(config.cluster, workers, recipe["threads"], config.cluster_options) as client:
-        on_start and on_start(client.dashboard_link)
+        if on_start:
+            on_start(client.dashboard_link)
         client.register_plugin(EnsemblePlugin(recipe))
         resources = {"GPU": 1} if config.cluster == "cuda" else None
         futures = [
@@ -91,7 +93,8 @@ def execute(tiles: list[Tile], store: Path, recipe: dict[str, Any], config: RunC
         ]
         for future in as_completed(futures):
             summaries.append(future.result())
-            on_done and on_done(summaries[-1])
+            if on_done:
+                on_done(summaries[-1])
     return summaries
 
 
@@ -127,7 +130,8 @@ def run(config: RunConfig, overwrite: bool = False, on_done: Progress | None = N
         manifest = prepare_store(plan, out, overwrite)
         done = manifest.done_ids()
         pending = [t for t in plan.tiles if t.id not in done]
-        on_plan and on_plan(pending, manifest.status())
+        if on_plan:
+            on_plan(pending, manifest.status())
         started = time.perf_counter()
         summaries = execute(pending, out, plan.recipe, config, on_done, on_start)
         elapsed = time.perf_counter() - started

@@ -128,7 +128,7 @@ class VariantScorer:
             return self.genes.iloc[:0]
         genes = self.genes_by_chrom[key]
         hits = genes[(genes.start < pos) & (genes.end >= pos)]  # 0-based start: pos is inside
-        return hits.sort_values(["strand", "start"], key=lambda s: s.map({"+": 0, "-": 1}) if s.name == "strand" else s)
+        return hits.sort_values(["strand", "start"])  # "+" sorts before "-": plus-strand genes first, as the official
 
     def prepare(self, index: int, record: Record) -> tuple[list[Allele], list[tuple[int, str]]]:
         """Alleles to score, and (alt index, reason) for those that cannot be scored."""
