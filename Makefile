@@ -17,7 +17,7 @@ install: $(BIN)/.installed
 run: $(BIN)/.installed  ## precompute the built-in example (GRCh38 chr22 region) into example.zarr
 	$(BIN)/pangolin-pipeline run --config conf/example.yaml
 
-test: $(BIN)/.installed  ## the test suite (GPU and SLURM tests skip themselves where unavailable)
+test: $(BIN)/.installed  ## the test suite (real weights and data from ../shared)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 bench: $(BIN)/.installed  ## engine benchmark: reference vs fast, float32 and bfloat16
