@@ -21,8 +21,7 @@ def describe_clusters() -> str:
 
 
 @contextmanager
-def make_client(kind: str, workers: int | None = None, threads: int | None = None,
-                options: dict[str, Any] | None = None) -> Iterator[Client]:
+def make_client(kind: str, workers: int | None = None, options: dict[str, Any] | None = None) -> Iterator[Client]:
     """A connected Dask client; the cluster it started (if any) is closed on exit."""
     options = dict(options or {})
     if kind.startswith(("tcp://", "tls://", "ucx://")):

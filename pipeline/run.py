@@ -81,7 +81,7 @@ def execute(tiles: list[Tile], store: Path, recipe: dict[str, Any], config: RunC
 
     workers = config.workers or 1
     recipe = {**recipe, "threads": recipe.get("threads") or default_threads(workers)}
-    with make_client(config.cluster, workers, recipe["threads"], config.cluster_options) as client:
+    with make_client(config.cluster, workers, config.cluster_options) as client:
         if on_start:
             on_start(client.dashboard_link)
         client.register_plugin(EnsemblePlugin(recipe))

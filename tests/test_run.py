@@ -101,6 +101,8 @@ def test_other_settings_refused_unless_overwrite(tmp_path):
         run(config(tmp_path, tile_size=2048))
     with pytest.raises(StoreError, match="ensemble"):
         run(config(tmp_path, ensemble="specialised"))
+    with pytest.raises(StoreError, match='compute_dtype: store has "float32", this run has "bfloat16"'):
+        run(config(tmp_path, dtype="bfloat16"))
     status = run(config(tmp_path, tile_size=2048), overwrite=True)
     assert status["tiles_done"] == status["tiles_total"]
 

@@ -45,7 +45,8 @@ ATTRS = {
     },
 }
 # Settings that change stored values; a store made with other values is refused on resume.
-IDENTITY_KEYS = ("format_version", "ensemble", "checkpoints", "reference", "annotation", "tiling", "dtype")
+IDENTITY_KEYS = ("format_version", "ensemble", "compute_dtype", "checkpoints", "reference", "annotation", "tiling",
+                 "dtype")
 
 
 def genes_to_attrs(genes: pd.DataFrame) -> dict[str, list]:
