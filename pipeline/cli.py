@@ -132,12 +132,6 @@ def run(
     _say(f"store {cfg.out}: " + ", ".join(f"{k}={v}" for k, v in status.items()))
 
 
-def _run_config(config, **flags):
-    from .config import load_config
-
-    return load_config(config, **flags)
-
-
 @app.command()
 def init(
     config: ConfigOpt = None,
@@ -150,9 +144,10 @@ def init(
     overwrite: Annotated[bool, Opt("--overwrite")] = False,
 ) -> None:
     """Create a store and its tile list for scheduler-free runs (`run-tiles`, then `finalize`)."""
+    from .config import load_config
     from .run import init as init_store
 
-    cfg = _run_config(config, fasta=fasta, annotation=annotation, out=out, chroms=tuple(chrom or ()),
+    cfg = load_config(config, fasta=fasta, annotation=annotation, out=out, chroms=tuple(chrom or ()),
                       tile_size=tile_size, weights=weights)
     info = init_store(cfg, overwrite)
     _say(f"store {cfg.out}: {info['tiles_total']} tiles, {info['bases_total']:,} bases "

@@ -11,8 +11,6 @@ for _i, _base in enumerate(b"ACGT"):
     _INDEX[_base + 32] = _i  # lowercase
 _ROWS = np.concatenate([np.eye(4, dtype=np.float32), np.zeros((1, 4), dtype=np.float32)])
 
-_COMPLEMENT = str.maketrans("ACGTNacgtn", "TGCANtgcan")
-
 
 def as_bytes(seq: str | bytes | np.ndarray) -> np.ndarray:
     """The sequence as a uint8 array (non-ASCII characters become '?', which encodes as N)."""
@@ -33,7 +31,3 @@ def count_ambiguous(seq: str | bytes | np.ndarray) -> int:
     codes = as_bytes(seq)
     return int(np.count_nonzero((_INDEX[codes] == 4) & (codes != ord("N")) & (codes != ord("n"))))
 
-
-def reverse_complement(seq: str) -> str:
-    """Reverse complement; symbols other than ACGTN are kept (they encode as N either way)."""
-    return seq.translate(_COMPLEMENT)[::-1]

@@ -8,7 +8,6 @@ import numpy as np
 import xarray as xr
 from xarray.indexes import RangeIndex
 
-from .layout import genes_from_attrs, read_identity
 
 
 def _with_positions(ds: xr.Dataset) -> xr.Dataset:
@@ -30,7 +29,3 @@ def open_store(path: str | Path) -> xr.DataTree:
     tree = tree.drop_nodes("_tiles", errors="ignore")  # the work manifest, not data
     return tree.map_over_datasets(lambda ds: _with_positions(ds) if "position" in ds.dims else ds)
 
-
-def read_genes(path: str | Path):
-    """The gene table stored in a store's root attributes (0-based half-open coordinates)."""
-    return genes_from_attrs(read_identity(Path(path))["genes"])

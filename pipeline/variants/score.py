@@ -220,10 +220,13 @@ class VariantScorer:
                 a.alt_scores[strand] = (s[::-1] if strand == "-" else s).T
 
     # -- summaries -----------------------------------------------------------------------------
+    def aligned_alt(self, a: Allele, strand: str) -> np.ndarray:
+        """(12, len(ref) + 2d) alternative scores on the reference's positions (official indel alignment)."""
+        return deltas.align_alt(a.alt_scores[strand], len(a.ref), len(a.alt), self.d)
+
     def deltas(self, a: Allele, strand: str) -> np.ndarray:
-        """(12, len(ref) + 2d) alt - ref, indels aligned as the official code."""
-        alt = deltas.align_alt(a.alt_scores[strand], len(a.ref), len(a.alt), self.d)
-        return alt - a.ref_scores[strand]
+        """(12, len(ref) + 2d) alt - ref."""
+        return self.aligned_alt(a, strand) - a.ref_scores[strand]
 
     def info_value(self, a: Allele) -> str:
         bundles = []
@@ -244,8 +247,8 @@ class VariantScorer:
         rows = []
         tissues = self.ensemble.config.tissues
         for _, gene in a.genes.iterrows():
-            delta = self.deltas(a, gene.strand)
-            aligned_alt = deltas.align_alt(a.alt_scores[gene.strand], len(a.ref), len(a.alt), self.d)
+            aligned_alt = self.aligned_alt(a, gene.strand)
+            delta = aligned_alt - a.ref_scores[gene.strand]
             for t, tissue in enumerate(tissues):
                 row = {"chrom": record.chrom, "pos": a.pos, "ref": record.ref, "alt": record.alts[a.alt_index],
                        "gene_id": gene.gene_id, "gene_name": gene.gene_name, "strand": gene.strand, "tissue": tissue}
