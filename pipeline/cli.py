@@ -218,20 +218,32 @@ def score(
     store: Annotated[Optional[Path], Opt(help="read reference scores from this precomputed store")] = None,
     dtype: Annotated[str, Opt(help="float32, bfloat16, float16 (GPU)")] = "float32",
     device: Annotated[str, Opt(help="cpu or cuda")] = "cpu",
+    cluster: Annotated[str, Opt(help="none (this process), local, slurm or tcp://HOST:PORT")] = "none",
+    workers: Annotated[int, Opt(help="Dask workers (with --cluster)")] = 1,
+    batch: Annotated[int, Opt(help="records per task; nearby variants in a task share reference passes")] = 256,
     weights: WeightsOpt = None,
+    quiet: Annotated[bool, Opt("--quiet", help="no progress bar")] = False,
 ) -> None:
     """Score variants as the official `pangolin` command does (INFO Pangolin=gene|pos:gain|pos:loss|Warnings:)."""
-    from .genome.fasta import Reference
-    from .model import load_ensemble
-    from .variants.score import SKIP_REASONS, ScoreOptions, VariantScorer, load_genes, score_variants
+    from contextlib import nullcontext
+
+    from .cluster import default_threads, make_client
+    from .model.checkpoints import resolve_weights
+    from .progress import CountProgress
+    from .variants.score import SKIP_REASONS, ScoreOptions, ScorerSpec, cached_scorer, score_variants
 
     if distance < 1:
         raise typer.BadParameter("must be >= 1", param_hint="--distance")
     options = ScoreOptions(distance=distance, mask=not no_mask, score_cutoff=score_cutoff, score_exons=score_exons,
                            tags=tuple(tags) if tags else ScoreOptions.tags, column_ids=column_ids)
-    ensemble = load_ensemble("official", weights, device=device, dtype=dtype)
-    scorer = VariantScorer(ensemble, Reference(fasta), load_genes(annotation, options), options, store)
-    counts = score_variants(variants, scorer, out, table)
+    threads = default_threads(workers) if cluster != "none" else None
+    spec = ScorerSpec(str(fasta.resolve()), str(annotation.resolve()), options, str(resolve_weights(weights, None)),
+                      dtype, device, str(store.resolve()) if store else None, threads)
+    scorer = cached_scorer(spec)  # checks every input here, before any worker starts
+    client_context = make_client(cluster, workers) if cluster != "none" else nullcontext()
+    with client_context as client, CountProgress("records", enabled=not quiet) as progress:
+        counts = score_variants(variants, spec if client else scorer, out, table, batch, client,
+                                on_records=progress.total, on_chunk=progress.advance)
     skipped = {k: v for k, v in counts.items() if k != "scored"}
     for reason, n in sorted(skipped.items()):
         warnings.warn(f"{n} allele(s) not scored: {reason} ({SKIP_REASONS.get(reason, reason)})", stacklevel=1)

@@ -5,14 +5,17 @@ Cluster options from the config (``cluster_options``) are passed to the cluster 
 
 from __future__ import annotations
 
+import logging
 import os
-from contextlib import contextmanager
+import threading
+from contextlib import contextmanager, nullcontext
 from typing import Any, Iterator
 
 from distributed import Client, LocalCluster
 
 from .errors import ConfigError
 
+log = logging.getLogger(__name__)
 CLUSTERS = ("local", "cuda", "slurm", "none")
 
 
@@ -53,8 +56,34 @@ def make_client(kind: str, workers: int | None = None, options: dict[str, Any] |
             cluster.scale(jobs=workers or 1)
     else:
         raise ConfigError(f"cluster must be {describe_clusters()}; got {kind!r}")
-    with cluster, Client(cluster) as client:
+    with cluster, Client(cluster) as client, replacing_lost_jobs(cluster) if kind == "slurm" else nullcontext():
         yield client
+
+
+@contextmanager
+def replacing_lost_jobs(cluster, interval: float = 5.0) -> Iterator[None]:
+    """Resubmit worker jobs that ended early (preempted, cancelled, out of walltime).
+
+    dask-jobqueue forgets a lost job but keeps it in its target, and submits again only on the next
+    ``scale``; without this a run whose jobs all died would wait forever. The scheduler reruns the
+    lost jobs' tiles on the remaining or new workers.
+    """
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.wait(interval):
+            lost = len(cluster.worker_spec) - len(cluster.workers)
+            if lost > 0:
+                log.warning("%d worker job(s) ended early; submitting replacements", lost)
+                cluster.scale(jobs=len(cluster.worker_spec))
+
+    watcher = threading.Thread(target=watch, name="replace-lost-jobs", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        watcher.join()
 
 
 def default_threads(workers: int) -> int:

@@ -42,3 +42,29 @@ class RunProgress:
         self.bases += summary["bases"]
         elapsed = self.bar.tasks[0].elapsed
         self.bar.update(self.task, advance=1, bases=self.bases, rate=self.bases / elapsed if elapsed else 0.0)
+
+
+class CountProgress:
+    """A rich progress bar over a known number of items (variant records), with their rate."""
+
+    def __init__(self, label: str, enabled: bool = True):
+        self.bar = Progress(
+            TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]:,.1f}/s"),
+            TimeElapsedColumn(), TimeRemainingColumn(), console=Console(stderr=True), disable=not enabled,
+        )
+        self.task = None
+
+    def __enter__(self) -> CountProgress:
+        self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.bar.__exit__(*exc)
+
+    def total(self, n: int) -> None:
+        self.task = self.bar.add_task("count", total=n, rate=0.0)
+
+    def advance(self, n: int) -> None:
+        task = self.bar.tasks[0]
+        done = task.completed + n
+        self.bar.update(self.task, completed=done, rate=done / task.elapsed if task.elapsed else 0.0)

@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import warnings
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
 
 from ..genome.annotation import GeneFilter, read_genes
 from ..genome.contigs import match_contig
@@ -307,9 +310,79 @@ def _with_info(fields: list[str], entries: list[str]) -> str:
     return "\t".join(fields)
 
 
-def score_variants(variants: str | Path, scorer: VariantScorer, out: str | Path,
-                   table: str | Path | None = None, batch: int = 256) -> Counter:
-    """Score a VCF (or CSV) into ``out``, optionally a per-tissue table; return counts by outcome."""
+@dataclass(frozen=True)
+class ScorerSpec:
+    """How to build a `VariantScorer`: small and hashable, so it travels to Dask workers, each of
+    which builds its scorer once (`cached_scorer`)."""
+
+    fasta: str
+    annotation: str
+    options: ScoreOptions = ScoreOptions()
+    weights: str | None = None
+    dtype: str = "float32"
+    device: str = "cpu"
+    store: str | None = None
+    threads: int | None = None
+
+    def build(self) -> VariantScorer:
+        from ..model import load_ensemble
+
+        if self.threads:
+            torch.set_num_threads(self.threads)
+        ensemble = load_ensemble("official", self.weights, device=self.device, dtype=self.dtype)
+        return VariantScorer(ensemble, Reference(self.fasta), load_genes(self.annotation, self.options), self.options,
+                             self.store)
+
+
+@lru_cache(maxsize=1)
+def cached_scorer(spec: ScorerSpec) -> VariantScorer:
+    return spec.build()
+
+
+@dataclass
+class ChunkResult:
+    """Scores of a run of records, keyed by record index."""
+
+    values: dict[int, list[str]] = field(default_factory=lambda: defaultdict(list))
+    skipped: dict[int, list[str]] = field(default_factory=lambda: defaultdict(list))
+    counts: Counter = field(default_factory=Counter)
+    rows: list[dict] = field(default_factory=list)
+
+
+def score_chunk(scorer: VariantScorer | ScorerSpec, chunk: list[tuple[int, Record]], table: bool) -> ChunkResult:
+    """Score records (index, record) together, sharing reference passes between nearby ones."""
+    if isinstance(scorer, ScorerSpec):
+        scorer = cached_scorer(scorer)
+    result = ChunkResult()
+    records = dict(chunk)
+    alleles = []
+    for index, record in chunk:
+        ok, bad = scorer.prepare(index, record)
+        alleles += ok
+        multi = len(record.alts) > 1
+        for k, reason in bad:
+            result.skipped[index].append(f"{record.alts[k]}/{reason}" if multi and k >= 0 else reason)
+            result.counts[reason] += 1
+    scorer.compute(alleles)
+    for a in alleles:
+        value = scorer.info_value(a)
+        multi = len(records[a.record].alts) > 1
+        result.values[a.record].append(f"{a.alt}/{value.replace(',', f',{a.alt}/')}" if multi else value)
+        result.counts["scored"] += 1
+        if table:
+            result.rows += scorer.table_rows(a, records[a.record])
+    return result
+
+
+def score_variants(variants: str | Path, scorer: VariantScorer | ScorerSpec, out: str | Path,
+                   table: str | Path | None = None, batch: int = 256, client=None,
+                   on_records: Callable[[int], None] | None = None,
+                   on_chunk: Callable[[int], None] | None = None) -> Counter:
+    """Score a VCF (or CSV) into ``out``, optionally a per-tissue table; return counts by outcome.
+
+    Records go in runs of ``batch`` (file order keeps nearby variants together) to the scorer here,
+    or, given a Dask ``client`` and a `ScorerSpec`, to its workers. Output keeps the input order.
+    """
     variants, out = Path(variants), Path(out)
     is_csv = variants.suffix.lower() == ".csv"
     if is_csv:
@@ -318,32 +391,31 @@ def score_variants(variants: str | Path, scorer: VariantScorer, out: str | Path,
     else:
         header, records = read_vcf(variants)
         records = list(records)
-    counts: Counter = Counter()
-    values: dict[int, list[str]] = defaultdict(list)
-    skipped: dict[int, list[str]] = defaultdict(list)
-    rows: list[dict] = []
-    for begin in range(0, len(records), batch):
-        chunk = list(enumerate(records[begin : begin + batch], start=begin))
-        alleles = []
-        for index, record in chunk:
-            ok, bad = scorer.prepare(index, record)
-            alleles += ok
-            multi = len(record.alts) > 1
-            for k, reason in bad:
-                skipped[index].append(f"{record.alts[k]}/{reason}" if multi and k >= 0 else reason)
-                counts[reason] += 1
-        scorer.compute(alleles)
-        for a in alleles:
-            value = scorer.info_value(a)
-            multi = len(records[a.record].alts) > 1
-            values[a.record].append(f"{a.alt}/{value.replace(',', f',{a.alt}/')}" if multi else value)
-            counts["scored"] += 1
-            if table:
-                rows += scorer.table_rows(a, records[a.record])
-    _write_output(out, header, records, values, skipped, is_csv, frame if is_csv else None)
+    chunks = [list(enumerate(records[b : b + batch], start=b)) for b in range(0, len(records), batch)]
+    if on_records:
+        on_records(len(records))
+    if client is None:
+        results = ((n, score_chunk(scorer, chunk, bool(table))) for n, chunk in enumerate(chunks))
+    else:
+        from distributed import as_completed
+
+        if not isinstance(scorer, ScorerSpec):
+            raise TypeError("scoring on Dask workers needs a ScorerSpec")
+        futures = {client.submit(score_chunk, scorer, chunk, bool(table), pure=False, retries=2): n
+                   for n, chunk in enumerate(chunks)}
+        results = ((futures[future], future.result()) for future in as_completed(futures))
+    merged, rows = ChunkResult(), {}
+    for n, result in results:
+        merged.values.update(result.values)
+        merged.skipped.update(result.skipped)
+        merged.counts.update(result.counts)
+        rows[n] = result.rows
+        if on_chunk:
+            on_chunk(len(chunks[n]))
+    _write_output(out, header, records, merged.values, merged.skipped, is_csv, frame if is_csv else None)
     if table:
-        _write_table(Path(table), rows)
-    return counts
+        _write_table(Path(table), [row for n in sorted(rows) for row in rows[n]])
+    return merged.counts
 
 
 def _write_output(out, header, records, values, skipped, is_csv, frame) -> None:

@@ -1,0 +1,41 @@
+"""On a CUDA GPU: the fast engine matches the golden outputs in float32, half precision stays within
+its documented tolerance, and a dask-cuda run equals an inline GPU run. Skipped without a GPU."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import zarr
+
+from pipeline.config import load_config
+from pipeline.run import run
+
+from .conftest import DATA, REPO
+from .model.test_golden import WINDOWS, golden_ensemble
+
+pytestmark = [pytest.mark.gpu,
+              pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")]
+HALF_TOLERANCE = 0.02  # README: bfloat16 / float16 against float32
+
+
+@pytest.mark.parametrize("dtype,tolerance", [("float32", 1e-5), ("bfloat16", HALF_TOLERANCE),
+                                             ("float16", HALF_TOLERANCE)])
+def test_gpu_engine_against_golden(golden, get_ensemble, dtype, tolerance):
+    ens = get_ensemble("official", "fast", dtype, device="cuda")
+    for name in WINDOWS:
+        window = golden[name]
+        scores = ens.score_sequence(window["seq"], window["strand"])
+        assert np.abs(scores - golden_ensemble(window["outputs"], "official")).max() <= tolerance, name
+
+
+def test_cuda_cluster_equals_inline(tmp_path, weights_dir):
+    pytest.importorskip("dask_cuda")
+    stores = {}
+    for cluster in ("none", "cuda"):
+        out = tmp_path / f"{cluster}.zarr"
+        run(load_config(None, fasta=str(DATA / "grch38-chr22" / "chr22.fa.gz"), weights=str(weights_dir),
+                        annotation=str(REPO / "tests" / "data" / "two_genes.gtf"), out=str(out),
+                        tile_size=1024, chunk_size=256, cluster=cluster, device="cuda", dtype="float32"))
+        stores[cluster] = zarr.open_array(str(out), path="chr22/p_splice")[:, 32048000:32154000]
+    assert np.array_equal(stores["none"], stores["cuda"], equal_nan=True)
