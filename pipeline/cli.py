@@ -258,6 +258,9 @@ def bench(
     dtype: Annotated[Optional[list[str]], Opt("--dtype", help="dtypes to measure (default float32 and bfloat16)")] = None,
     device: Annotated[str, Opt(help="cpu or cuda")] = "cpu",
     variants: Annotated[int, Opt(help="also time variant scoring on this many ClinVar BRCA1 SNVs")] = 0,
+    variants_dtype: Annotated[Optional[str], Opt(help="with --variants: also this dtype, and its agreement")] = None,
+    queries: Annotated[bool, Opt("--queries", help="query latency on a whole-chromosome layout store")] = False,
+    queries_store: Annotated[Optional[Path], Opt(help="query latency on this store instead")] = None,
     weights: WeightsOpt = None,
 ) -> None:
     """Measure peak FLOP/s and the engines' nucleotides/s, speed-up and error (prints a table)."""
@@ -266,10 +269,16 @@ def bench(
     from .regions import parse_region
 
     data = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+    if queries or queries_store:
+        from .bench_queries import bench_queries
+
+        typer.echo(bench_queries(queries_store))
+        return
     if variants:
         brca = data / "grch37-brca1"
         typer.echo(bench_variants(str(brca / "clinvar_20180701.BRCA1.vcf"), str(brca / "chr17.fa.gz"),
-                                  str(brca / "canonical.gtf"), weights, max(2, variants // 20), variants))
+                                  str(brca / "canonical.gtf"), weights, max(2, variants // 20), variants,
+                                  variants_dtype))
         return
     fasta = fasta or data / "grch38-chr22" / "chr22.fa.gz"
     parsed = parse_region(region)

@@ -13,6 +13,8 @@ from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 from .query import Store  # noqa: E402
 
+USAGE_SHOWN = 0.05  # usage is drawn as dots where at least this; below, dots would hide P(splice)
+
 
 def plot_region(store_path: str | Path, target: str, out: str | Path, strand: str | None = None) -> Path:
     """Draw ``target`` (region or gene) on ``strand`` (default: the gene's, else +) into ``out``."""
@@ -28,7 +30,10 @@ def plot_region(store_path: str | Path, target: str, out: str | Path, strand: st
         part = ds.sel(strand=strand, tissue=tissue)
         ax.vlines(positions, 0, np.nan_to_num(part.p_splice.values.astype(np.float32)), color="#1f77b4",
                   linewidth=0.8, label="P(splice)")
-        ax.plot(positions, part.usage.values.astype(np.float32), ".", color="#d62728", markersize=1.5, label="usage")
+        usage = part.usage.values.astype(np.float32)
+        shown = usage >= USAGE_SHOWN
+        ax.plot(positions[shown], usage[shown], ".", color="#d62728", markersize=2.5,
+                label=f"usage (where >= {USAGE_SHOWN})")
         ax.set_ylim(0, 1.02)
         ax.set_ylabel(tissue, rotation=0, ha="right", va="center")
         ax.spines[["top", "right"]].set_visible(False)
