@@ -23,15 +23,16 @@ class RunProgress:
         self.bases = 0
 
     def __enter__(self) -> RunProgress:
-        self.bar.__enter__()
-        return self
+        return self  # the bar appears once the plan is known, so an early error prints alone
 
     def __exit__(self, *exc) -> None:
-        self.bar.__exit__(*exc)
+        if self.task is not None:
+            self.bar.stop()
 
     def plan(self, pending: list, status: dict[str, Any]) -> None:
         if status["tiles_done"]:
             self.console.print(f"resuming: {status['tiles_done']}/{status['tiles_total']} tiles already done")
+        self.bar.start()
         self.task = self.bar.add_task("run", total=len(pending), bases=0, rate=0.0)
 
     def dashboard(self, link: str) -> None:

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import gzip
+import os
 import shutil
+import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -124,21 +128,60 @@ def _chr22_slice() -> str:
     return Reference(CHR22).fetch("chr22", 32_040_000, 32_052_000)
 
 
-def test_fasta_without_index_in_read_only_folder(tmp_path):
-    from pipeline.errors import FastaError
-    from pipeline.genome.fasta import Reference
+@pytest.fixture
+def shared_dir():
+    """A folder an unprivileged user can read but not write (pytest's own tmp folders are private)."""
+    with tempfile.TemporaryDirectory() as folder:
+        os.chmod(folder, 0o755)
+        yield Path(folder)
 
-    folder = tmp_path / "ro"
-    folder.mkdir()
-    (folder / "x.fa").write_text(">x\nACGT\n")
-    folder.chmod(0o555)
-    try:
-        if __import__("os").access(folder, __import__("os").W_OK):
-            pytest.skip("running as a user who can write anywhere (root)")
-        with pytest.raises(FastaError, match="not writable"):
-            Reference(folder / "x.fa").lengths
-    finally:
-        folder.chmod(0o755)
+
+def as_ordinary_user(*args) -> subprocess.CompletedProcess:
+    """The CLI run by a user without write access to root's files (root itself may write anywhere)."""
+    command = [sys.executable, "-m", "pipeline", *map(str, args)]
+    if os.geteuid() == 0:
+        if not shutil.which("setpriv"):
+            pytest.skip("running as root without setpriv to drop privileges")
+        command = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *command]
+    return subprocess.run(command, capture_output=True, text=True, cwd=REPO)
+
+
+def one_error_line(result: subprocess.CompletedProcess, pattern: str) -> None:
+    assert result.returncode != 0 and "Traceback" not in result.stderr, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error")]
+    assert len(errors) == 1 and pattern in errors[0], result.stderr
+
+
+def test_fasta_without_index_in_read_only_folder(shared_dir):
+    (shared_dir / "x.fa").write_text(">chr22\n" + "ACGT" * 100 + "\n")
+    result = as_ordinary_user(*run_args(shared_dir, **{"--fasta": shared_dir / "x.fa", "--out": "/tmp/never.zarr"}))
+    one_error_line(result, "not writable")
+
+
+def test_read_only_store(shared_dir, monkeypatch, capsys):
+    args = run_args(shared_dir)
+    code, err = cli(monkeypatch, capsys, "init", *args[1:9])  # --fasta, --annotation, --out, --weights
+    assert code == 0, err
+    one_error_line(as_ordinary_user(*args), "permission denied")
+    status = as_ordinary_user("status", shared_dir / "s.zarr", "--json")  # reading needs no write access
+    assert status.returncode == 0 and '"tiles_done": 0' in status.stdout, status.stderr
+
+
+def test_genes_past_the_end_of_their_contig(tmp_path, monkeypatch, capsys):
+    fasta = tmp_path / "short.fa"
+    fasta.write_text(">chr1\n\n>chr2\n" + "ACGT" * 250 + "\n")  # chr1 has no sequence at all
+    gtf = tmp_path / "g.gtf"
+    gtf.write_text("".join(f'{chrom}\tt\t{kind}\t{start}\t{end}\t.\t+\t.\tgene_id "{gene}"; transcript_id "T{gene}";\n'
+                           for chrom, gene, start, end in (("chr1", "A", 1, 100), ("chr2", "B", 901, 1100))
+                           for kind in ("gene", "transcript", "exon")))
+    args = run_args(tmp_path, **{"--fasta": fasta, "--annotation": gtf})
+    code, err = cli(monkeypatch, capsys, *args, "--quiet")
+    assert code == 0, err
+    assert "1 gene(s) start past the end of their contig's sequence" in err and "A on chr1" in err
+    assert "1 gene(s) run past the end of their contig; scored up to the end" in err
+    gtf.write_text("".join(line for line in gtf.read_text().splitlines(keepends=True) if line.startswith("chr1")))
+    expect_error(monkeypatch, capsys, "every gene lies past the end", *run_args(tmp_path, **{
+        "--fasta": fasta, "--annotation": gtf, "--out": tmp_path / "other.zarr"}))
 
 
 def test_store_made_with_other_settings_and_not_a_store(monkeypatch, capsys, tmp_path):

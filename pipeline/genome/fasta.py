@@ -33,13 +33,13 @@ class Reference:
 
     @cached_property
     def _fasta(self) -> pyfaidx.Fasta:
-        try:
-            return pyfaidx.Fasta(str(self.path), as_raw=True, sequence_always_upper=False, rebuild=False)
-        except PermissionError:
+        if not Path(f"{self.path}.fai").exists() and not os.access(self.path.parent, os.W_OK):
             raise FastaError(
                 f"FASTA {self.path} has no .fai index and its folder is not writable: run "
                 f"`samtools faidx {self.path}` where you can write, or copy it somewhere writable"
-            ) from None
+            )
+        try:
+            return pyfaidx.Fasta(str(self.path), as_raw=True, sequence_always_upper=False, rebuild=False)
         except pyfaidx.UnsupportedCompressionFormat:
             raise FastaError(
                 f"FASTA {self.path} is gzip-compressed but not bgzip: recompress it with "

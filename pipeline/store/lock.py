@@ -12,7 +12,7 @@ import socket
 import time
 from pathlib import Path
 
-from ..errors import StoreLocked
+from ..errors import StoreError, StoreLocked
 
 
 def _alive(pid: int) -> bool:
@@ -64,7 +64,11 @@ class StoreLock:
             self.path.unlink(missing_ok=True)
 
     def __enter__(self) -> StoreLock:
-        self.acquire()
+        try:
+            self.acquire()
+        except PermissionError:
+            raise StoreError(f"cannot write to store {self.path.parents[2]}: permission denied (read-only store or "
+                             "folder); choose another --out or ask its owner") from None
         return self
 
     def __exit__(self, *exc) -> None:
