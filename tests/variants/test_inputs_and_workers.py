@@ -33,8 +33,12 @@ def test_csv_input_with_custom_columns(tmp_path, monkeypatch, capsys):
 @pytest.mark.slow
 def test_dask_workers_keep_order_and_values(tmp_path, monkeypatch, capsys):
     vcf, fasta, annotation, _ = CASES["chr22_dev.default"]
+    lines = (vcf.read_text()).splitlines(keepends=True)
+    header = [line for line in lines if line.startswith("#")]
+    vcf = tmp_path / "first8.vcf"  # SNVs and indels on both strands, in 3 tasks of 3, 3 and 2 records
+    vcf.write_text("".join(header + data_lines(CASES["chr22_dev.default"][0])[:8]))
     outputs = {}
-    for mode in (["--cluster", "none"], ["--cluster", "local", "--workers", "2", "--batch", "7"]):
+    for mode in (["--cluster", "none"], ["--cluster", "local", "--workers", "2", "--batch", "3"]):
         out = tmp_path / f"{mode[1]}.vcf"
         table = tmp_path / f"{mode[1]}.tsv"
         code, err = cli(monkeypatch, capsys, "score", vcf, "--fasta", fasta, "--annotation", annotation,
@@ -43,7 +47,7 @@ def test_dask_workers_keep_order_and_values(tmp_path, monkeypatch, capsys):
         outputs[mode[1]] = (data_lines(out), pd.read_csv(table, sep="\t"))
     (lines, table), (split_lines, split_table) = outputs["none"], outputs["local"]
     assert [line.split("\t")[:7] for line in split_lines] == [line.split("\t")[:7] for line in lines]
-    assert [normalise(info_field(line)) for line in split_lines] == golden_values("chr22_dev.default")
+    assert [normalise(info_field(line)) for line in split_lines] == golden_values("chr22_dev.default")[:8]
     assert split_table[["pos", "alt", "gene_id", "tissue"]].equals(table[["pos", "alt", "gene_id", "tissue"]])
     numbers = table.select_dtypes("number").columns
     assert (split_table[numbers] - table[numbers]).abs().max().max() <= 1e-5
