@@ -16,8 +16,8 @@ from typing import Any
 import yaml
 
 from .errors import ConfigError
-from .model.ensemble import DTYPES, ENSEMBLES
 from .model.engine import ENGINES
+from .model.ensemble import DTYPES, ENSEMBLES
 
 STORE_DTYPES = ("float16", "float32")
 

@@ -10,8 +10,8 @@ from typing import Any
 import pandas as pd
 
 from .config import RunConfig
-from .errors import AnnotationError, ContigNotFound
 from .digest import sha256_file
+from .errors import AnnotationError, ContigNotFound
 from .genome.annotation import GeneFilter, read_genes
 from .genome.contigs import match_contig
 from .genome.fasta import Reference

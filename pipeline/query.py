@@ -80,7 +80,9 @@ class Store:
         if tissues:
             unknown = set(tissues) - set(ds.tissue.values)
             if unknown:
-                raise RegionError(f"unknown tissue(s) {', '.join(sorted(unknown))}; known: {', '.join(ds.tissue.values)}")
+                raise RegionError(
+                    f"unknown tissue(s) {', '.join(sorted(unknown))}; known: {', '.join(ds.tissue.values)}"
+                )
             ds = ds.sel(tissue=tissues)
         return ds.assign_attrs(chrom=sel.chrom)
 

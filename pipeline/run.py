@@ -121,7 +121,8 @@ def run_part(store: Path, part: int, parts: int, threads: int | None = None) -> 
 
 
 def run(config: RunConfig, overwrite: bool = False, on_done: Progress | None = None,
-        on_start: Callable[[str], None] | None = None, on_plan: Callable[[list[Tile], dict], None] | None = None) -> dict:
+        on_start: Callable[[str], None] | None = None,
+        on_plan: Callable[[list[Tile], dict], None] | None = None) -> dict:
     """Run (or resume) a precompute; return the store's status with throughput figures."""
     plan = plan_run(config)
     out = Path(config.out)
@@ -140,6 +141,10 @@ def run(config: RunConfig, overwrite: bool = False, on_done: Progress | None = N
         warnings.warn(f"{ambiguous:,} IUPAC or other non-ACGTN symbols in the sequence were read as N", stacklevel=2)
     status = manifest.status()
     bases = sum(s["bases"] for s in summaries)
-    status.update(tiles_run=len(summaries), bases_run=bases, seconds=round(elapsed, 2),
-                  bases_per_second=round(bases / elapsed, 1) if elapsed > 0 and bases else None)
+    status.update(
+        tiles_run=len(summaries),
+        bases_run=bases,
+        seconds=round(elapsed, 2),
+        bases_per_second=round(bases / elapsed, 1) if elapsed > 0 and bases else None,
+    )
     return status

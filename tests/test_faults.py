@@ -97,7 +97,11 @@ def test_killed_worker_tile_is_rerun_and_store_identical(tmp_path):
 
     def workers() -> list:
         children = psutil.Process().children(recursive=True)
-        return [p for p in children if "spawn_main" in " ".join(p.cmdline()) and "resource_tracker" not in " ".join(p.cmdline())]
+        return [
+            p
+            for p in children
+            if "spawn_main" in " ".join(p.cmdline()) and "resource_tracker" not in " ".join(p.cmdline())
+        ]
 
     wait_for(lambda: len(flags(out)) >= 1 and len(workers()) == 2, timeout=300)
     victim = max(workers(), key=lambda p: p.cpu_percent(interval=0.2))  # the busier one is mid-tile

@@ -22,6 +22,9 @@ import pyranges as pr
 
 from ..errors import AnnotationError
 
+# How features of one gene or transcript combine into its span.
+SPAN = {"chrom": ("chrom", "first"), "strand": ("strand", "first"), "start": ("start", "min"), "end": ("end", "max"),
+        "gene_name": ("gene_name", "first"), "gene_type": ("gene_type", "first")}
 GENE_COLUMNS = ["gene_id", "gene_name", "gene_type", "chrom", "strand", "start", "end", "exon_starts", "exon_ends"]
 _GENE_FEATURES = {"gene", "ncRNA_gene", "pseudogene"}
 _TRANSCRIPT_FEATURES = {
@@ -92,7 +95,9 @@ def _read_features(path: Path) -> pd.DataFrame:
         else:
             df = pr.read_gtf(str(clean), as_df=True, duplicate_attr=True)
     except Exception as err:  # pyranges raises bare pandas/attribute errors on odd input
-        raise AnnotationError(f"annotation {path} cannot be parsed as {'GFF3' if _is_gff3(path) else 'GTF'}: {err}") from None
+        raise AnnotationError(
+            f"annotation {path} cannot be parsed as {'GFF3' if _is_gff3(path) else 'GTF'}: {err}"
+        ) from None
     finally:
         if clean != path:
             clean.unlink()
@@ -131,7 +136,9 @@ def _normalise(df: pd.DataFrame, gff3: bool) -> pd.DataFrame:
         ids, parents = _column(df, "ID"), _column(df, "Parent").str.split(",").str[0].fillna("")
         is_gene = out.feature.isin(_GENE_FEATURES)
         is_tx = out.feature.isin(_TRANSCRIPT_FEATURES) | (out.feature == "exon")
-        gene_of_tx = dict(zip(ids[out.feature.isin(_TRANSCRIPT_FEATURES)], parents[out.feature.isin(_TRANSCRIPT_FEATURES)]))
+        gene_of_tx = dict(
+            zip(ids[out.feature.isin(_TRANSCRIPT_FEATURES)], parents[out.feature.isin(_TRANSCRIPT_FEATURES)])
+        )
         raw_gene = ids.where(is_gene, parents.where(~(out.feature == "exon"), parents.map(gene_of_tx).fillna("")))
         explicit = _column(df, "gene_id")
         out["gene_id"] = explicit.where(explicit != "", _strip_prefix(raw_gene))
@@ -162,21 +169,14 @@ def read_genes(path: str | os.PathLike, gene_filter: GeneFilter = GeneFilter()) 
     transcripts = features[features.feature == "transcript"]
     exons = features[features.feature == "exon"]
     if transcripts.empty:  # exon-only files: one pseudo-transcript per (gene, transcript id)
-        transcripts = exons.groupby(["gene_id", "transcript_id"], as_index=False).agg(
-            chrom=("chrom", "first"), strand=("strand", "first"), start=("start", "min"),
-            end=("end", "max"), tags=("tags", "first"), gene_type=("gene_type", "first"),
-            gene_name=("gene_name", "first"),
-        )
+        transcripts = exons.groupby(["gene_id", "transcript_id"], as_index=False).agg(**SPAN, tags=("tags", "first"))
     if gene_filter.tags:
         wanted = set(gene_filter.tags)
         has_tag = transcripts.tags.str.split(",").map(lambda tags: bool(wanted.intersection(tags)))
         transcripts = transcripts[has_tag]
         exons = exons[exons.transcript_id.isin(set(transcripts.transcript_id))]
     genes = features[features.feature == "gene"].drop_duplicates("gene_id")
-    spans = transcripts.groupby("gene_id").agg(
-        chrom=("chrom", "first"), strand=("strand", "first"), start=("start", "min"), end=("end", "max"),
-        gene_name=("gene_name", "first"), gene_type=("gene_type", "first"),
-    )
+    spans = transcripts.groupby("gene_id").agg(**SPAN)
     if genes.empty:
         genes = spans.reset_index()
     elif gene_filter.tags and gene_filter.tags_drop_genes:

@@ -165,7 +165,8 @@ class Ensemble:
             for g, (starts, patches) in enumerate(groups):
                 outs = []
                 for lo in range(0, len(starts), chunk):
-                    xa = torch.from_numpy(np.ascontiguousarray(patches[lo : lo + chunk])).transpose(1, 2).to(self.device)
+                    xa = torch.from_numpy(np.ascontiguousarray(patches[lo : lo + chunk]))
+                    xa = xa.transpose(1, 2).to(self.device)
                     st = torch.as_tensor(np.asarray(starts[lo : lo + chunk]), dtype=torch.long)
                     outs.append(alternative_pass(runner, inputs, hiddens, xa, st, d))
                 alt_totals[g] = alt_totals[g] + _keep(torch.cat(outs), index)

@@ -42,7 +42,11 @@ class StoreLock:
                 if holder and holder.get("host") == me["host"] and not _alive(int(holder.get("pid", -1))):
                     self.path.unlink(missing_ok=True)  # stale: its process is gone
                     continue
-                who = f"pid {holder.get('pid')} on {holder.get('host')} since {holder.get('started')}" if holder else "another run"
+                who = (
+                    f"pid {holder.get('pid')} on {holder.get('host')} since {holder.get('started')}"
+                    if holder
+                    else "another run"
+                )
                 raise StoreLocked(
                     f"store {self.path.parents[2]} is in use by {who}; wait for it, or delete "
                     f"{self.path} if that run is dead"
@@ -67,8 +71,10 @@ class StoreLock:
         try:
             self.acquire()
         except PermissionError:
-            raise StoreError(f"cannot write to store {self.path.parents[2]}: permission denied (read-only store or "
-                             "folder); choose another --out or ask its owner") from None
+            raise StoreError(
+                f"cannot write to store {self.path.parents[2]}: permission denied (read-only store or "
+                "folder); choose another --out or ask its owner"
+            ) from None
         return self
 
     def __exit__(self, *exc) -> None:

@@ -9,7 +9,6 @@ import xarray as xr
 from xarray.indexes import RangeIndex
 
 
-
 def _with_positions(ds: xr.Dataset) -> xr.Dataset:
     index = RangeIndex.arange(1, ds.sizes["position"] + 1, 1, dim="position", dtype=np.dtype("int64"))
     ds = ds.assign_coords(xr.Coordinates.from_xindex(index))

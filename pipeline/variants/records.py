@@ -98,7 +98,9 @@ def read_csv(path: str | Path, column_ids: str = "CHROM,POS,REF,ALT") -> tuple[p
         raise VariantError(f"CSV {path} cannot be read: {err}") from None
     missing = [c for c in columns if c not in frame.columns]
     if len(columns) != 4 or missing:
-        raise VariantError(f"CSV {path} lacks column(s) {', '.join(missing) or column_ids}; set --column-ids CHROM,POS,REF,ALT")
+        raise VariantError(
+            f"CSV {path} lacks column(s) {', '.join(missing) or column_ids}; set --column-ids CHROM,POS,REF,ALT"
+        )
     records = []
     for n, row in enumerate(frame[columns].itertuples(index=False), start=2):
         chrom, pos, ref, alt = (str(v) for v in row)

@@ -126,13 +126,13 @@ def single_node_slurm(root: Path) -> Iterator[dict[str, str]]:
         for daemon in ("slurmctld", "slurmd"):
             subprocess.run([daemon, "-f", str(conf)], env=env, check=True, capture_output=True)
             pid_file = root / f"{daemon}.pid"
-            wait_until(lambda: pid_file.exists() and pid_file.read_text().strip(), 30, f"{daemon} to start")
+            wait_until(lambda f=pid_file: f.exists() and f.read_text().strip(), 30, f"{daemon} to start")
             daemons.append(int(pid_file.read_text()))
         wait_until(lambda: node_state(env) == "idle", 60, "the SLURM node to be idle")
         yield {"SLURM_CONF": str(conf)}
     finally:
         subprocess.run(["scontrol", "shutdown"], env=env, capture_output=True)
         for pid in daemons:
-            wait_until(lambda: not alive(pid), 30, f"SLURM daemon {pid} to stop")
+            wait_until(lambda p=pid: not alive(p), 30, f"SLURM daemon {pid} to stop")
         if munged:
             os.kill(munged, signal.SIGTERM)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 
-
 from pipeline.config import load_config
 from pipeline.genome.fasta import Reference
 from pipeline.run import run
