@@ -267,7 +267,7 @@ def score(
     with client_context as client, CountProgress("records", enabled=not quiet) as progress:
         counts = score_variants(
             variants,
-            spec if client else scorer,
+            spec if client is not None else scorer,
             out,
             table,
             batch,
