@@ -87,24 +87,20 @@ def format_report(peaks: dict[str, float], results: list[Result]) -> str:
     reference = results[0].rate
     lines = [f"machine: {cpu_description()}"]
     lines += [f"peak (matmul) {dt}: {p / 1e9:,.1f} GFLOP/s" for dt, p in peaks.items()]
-    lines.append(
-        f"{'engine':<10}{'dtype':<10}{'bases':>9}{'nt/s':>10}{'x ref':>8}{'GFLOP/s':>10}{'% peak':>8}{'max|diff|':>11}"
-    )
+    lines.append(f"{'engine':<10}{'dtype':<10}{'bases':>9}{'nt/s':>10}{'x ref':>8}{'GFLOP/s':>10}{'% peak':>8}"
+                 f"{'max|diff|':>11}")
     for r in results:
         peak = peaks.get(r.dtype)
         # a matmul peak below what the convolutions reach (emulated bf16) says nothing: print "-"
         share = f"{100 * r.flops / peak:.0f}%" if peak and r.flops <= peak else "-"
-        lines.append(
-            f"{r.engine:<10}{r.dtype:<10}{r.bases:>9,}{r.rate:>10,.0f}{r.rate / reference:>8.1f}"
-            f"{r.flops / 1e9:>10,.1f}{share:>8}{r.max_diff:>11.2e}"
-        )
+        lines.append(f"{r.engine:<10}{r.dtype:<10}{r.bases:>9,}{r.rate:>10,.0f}{r.rate / reference:>8.1f}"
+                     f"{r.flops / 1e9:>10,.1f}{share:>8}{r.max_diff:>11.2e}")
     lines.append("(one strand, 12-network official ensemble; max|diff| against reference float32)")
     return "\n".join(lines)
 
 
-def bench_variants(
-    vcf: str, fasta: str, annotation: str, weights: str | None, n_official: int, n_ours: int, half: str | None = None
-) -> str:
+def bench_variants(vcf: str, fasta: str, annotation: str, weights: str | None, n_official: int, n_ours: int,
+                   half: str | None = None) -> str:
     """variants/s of the official-style path (per variant, per network, batch 1, ref and alt, 'same'
     padding) against `score`'s batched, cone-of-influence path on the first SNVs of ``vcf``; with
     ``half`` (a dtype) also that dtype's speed and how often its 2-decimal output equals float32's."""
@@ -142,7 +138,7 @@ def bench_variants(
             alleles, _ = slow.prepare(index, record)
             for a in alleles:  # one variant at a time, each network separately, batch 1
                 for strand in a.genes.strand.unique():
-                    for seq in (a.context, a.context[:5050] + a.alt + a.context[5051:]):
+                    for seq in (a.context, a.context[: 5050] + a.alt + a.context[5051:]):
                         x = one_hot(seq)
                         x = x[::-1, ::-1] if strand == "-" else x
                         t = torch.from_numpy(np.ascontiguousarray(x)).T[None]
@@ -151,15 +147,11 @@ def bench_variants(
                                 runner(t)[0, P_SPLICE]
                 done += 1
         rate = done / (time.perf_counter() - start)
-    report = (
-        f"variants: official-style {rate:.2f} variants/s ({done} SNVs); pangolin-pipeline score "
-        f"{ours:.2f} variants/s ({counts['scored']} SNVs): {ours / rate:.1f}x"
-    )
+    report = (f"variants: official-style {rate:.2f} variants/s ({done} SNVs); pangolin-pipeline score "
+              f"{ours:.2f} variants/s ({counts['scored']} SNVs): {ours / rate:.1f}x")
     if half:
-        report += (
-            f"\n{half}: {half_rate:.2f} variants/s ({half_rate / rate:.1f}x official-style); "
-            f"2-decimal output equal to float32 for {same}/{len(snvs)} records ({same / len(snvs):.0%})"
-        )
+        report += (f"\n{half}: {half_rate:.2f} variants/s ({half_rate / rate:.1f}x official-style); "
+                   f"2-decimal output equal to float32 for {same}/{len(snvs)} records ({same / len(snvs):.0%})")
     return report
 
 

@@ -61,8 +61,10 @@ def time_query(store: Store, query: str, repeats: int) -> tuple[float, int]:
     return statistics.median(times), rows
 
 
-def bench_queries(store_path: str | Path | None = None, region: str | None = None, gene: str | None = None,
-                  repeats: int = 20) -> str:
+def bench_queries(store_path: str | Path | None = None, repeats: int = 20) -> str:
+    """The report: on ``store_path`` (its first gene and that gene's first 10 kb), else on the
+    synthetic whole-chromosome store."""
+    region = gene = None
     with tempfile.TemporaryDirectory() as tmp:
         if store_path is None:
             store_path = Path(tmp) / "chr1.zarr"
@@ -73,10 +75,9 @@ def bench_queries(store_path: str | Path | None = None, region: str | None = Non
         start = time.perf_counter()
         store = Store(store_path)
         opened = time.perf_counter() - start
-        if gene is None and not store.genes.empty:  # a real store: its first gene and that gene's first 10 kb
+        if gene is None and not store.genes.empty:
             first = store.genes.iloc[0]
-            gene = str(first.gene_name)
-            region = region or f"{first.chrom}:{first.start + 1}-{first.start + 10_000}"
+            gene, region = str(first.gene_name), f"{first.chrom}:{first.start + 1}-{first.start + 10_000}"
         lines = [f"queries on {where}; open {opened * 1e3:.0f} ms; warm median of {repeats}:"]
         for label, query in (("10 kb region", region), ("gene", gene)):
             if query:

@@ -210,18 +210,10 @@ def score(
     annotation: Annotated[Path, Opt(help="GTF or GFF3 with genes, transcripts and exons")],
     out: Annotated[Path, Opt(help="output VCF (or CSV for CSV input)")],
     distance: Annotated[int, Opt("--distance", "-d", help="bases either side of the variant")] = 50,
-    no_mask: Annotated[
-        bool, Opt("--no-mask", help="do not mask gains at annotated / losses at unannotated sites")
-    ] = False,
-    score_cutoff: Annotated[
-        Optional[float], Opt("--score-cutoff", "-s", help="report all positions with |delta| >= X")
-    ] = None,
-    score_exons: Annotated[
-        bool, Opt("--score-exons", help="report both splice sites of nearby annotated exons")
-    ] = False,
-    tags: Annotated[
-        Optional[list[str]], Opt("--tags", help="transcript tags whose exons mask (default Ensembl_canonical)")
-    ] = None,
+    no_mask: Annotated[bool, Opt("--no-mask", help="keep gains at annotated and losses at unannotated sites")] = False,
+    score_cutoff: Annotated[Optional[float], Opt("--score-cutoff", "-s", help="all sites with |delta| >= X")] = None,
+    score_exons: Annotated[bool, Opt("--score-exons", help="both splice sites of nearby exons")] = False,
+    tags: Annotated[Optional[list[str]], Opt("--tags", help="masking transcripts' tags [Ensembl_canonical]")] = None,
     column_ids: Annotated[str, Opt(help="CSV columns for chrom, pos, ref, alt")] = "CHROM,POS,REF,ALT",
     table: Annotated[Optional[Path], Opt(help="per variant x gene x tissue table (.tsv or .parquet)")] = None,
     store: Annotated[Optional[Path], Opt(help="read reference scores from this precomputed store")] = None,
@@ -243,38 +235,16 @@ def score(
 
     if distance < 1:
         raise typer.BadParameter("must be >= 1", param_hint="--distance")
-    options = ScoreOptions(
-        distance=distance,
-        mask=not no_mask,
-        score_cutoff=score_cutoff,
-        score_exons=score_exons,
-        tags=tuple(tags) if tags else ScoreOptions.tags,
-        column_ids=column_ids,
-    )
+    options = ScoreOptions(distance=distance, mask=not no_mask, score_cutoff=score_cutoff, score_exons=score_exons,
+                           tags=tuple(tags) if tags else ScoreOptions.tags, column_ids=column_ids)
     threads = default_threads(workers) if cluster != "none" else None
-    spec = ScorerSpec(
-        str(fasta.resolve()),
-        str(annotation.resolve()),
-        options,
-        str(resolve_weights(weights, None)),
-        dtype,
-        device,
-        str(store.resolve()) if store else None,
-        threads,
-    )
+    spec = ScorerSpec(str(fasta.resolve()), str(annotation.resolve()), options, str(resolve_weights(weights, None)),
+                      dtype, device, str(store.resolve()) if store else None, threads)
     scorer = cached_scorer(spec)  # checks every input here, before any worker starts
     client_context = make_client(cluster, workers) if cluster != "none" else nullcontext()
     with client_context as client, CountProgress("records", enabled=not quiet) as progress:
-        counts = score_variants(
-            variants,
-            spec if client is not None else scorer,
-            out,
-            table,
-            batch,
-            client,
-            on_records=progress.total,
-            on_chunk=progress.advance,
-        )
+        counts = score_variants(variants, spec if client is not None else scorer, out, table, batch, client,
+                                on_records=progress.total, on_chunk=progress.advance)
     skipped = {k: v for k, v in counts.items() if k != "scored"}
     for reason, n in sorted(skipped.items()):
         warnings.warn(f"{n} allele(s) not scored: {reason} ({SKIP_REASONS.get(reason, reason)})", stacklevel=1)
@@ -286,9 +256,7 @@ def bench(
     fasta: Annotated[Optional[Path], Opt(help="FASTA to take real sequence from")] = None,
     region: Annotated[str, Opt(help="region scored by the fast float32 engine")] = "chr22:32,040,001-32,150,000",
     reference_bases: Annotated[int, Opt(help="bases scored by the slower configurations")] = 10_000,
-    dtype: Annotated[
-        Optional[list[str]], Opt("--dtype", help="dtypes to measure (default float32 and bfloat16)")
-    ] = None,
+    dtype: Annotated[Optional[list[str]], Opt("--dtype", help="dtypes to measure [float32, bfloat16]")] = None,
     device: Annotated[str, Opt(help="cpu or cuda")] = "cpu",
     variants: Annotated[int, Opt(help="also time variant scoring on this many ClinVar BRCA1 SNVs")] = 0,
     variants_dtype: Annotated[Optional[str], Opt(help="with --variants: also this dtype, and its agreement")] = None,
@@ -309,17 +277,9 @@ def bench(
         return
     if variants:
         brca = data / "grch37-brca1"
-        typer.echo(
-            bench_variants(
-                str(brca / "clinvar_20180701.BRCA1.vcf"),
-                str(brca / "chr17.fa.gz"),
-                str(brca / "canonical.gtf"),
-                weights,
-                max(2, variants // 20),
-                variants,
-                variants_dtype,
-            )
-        )
+        typer.echo(bench_variants(str(brca / "clinvar_20180701.BRCA1.vcf"), str(brca / "chr17.fa.gz"),
+                                  str(brca / "canonical.gtf"), weights, max(2, variants // 20), variants,
+                                  variants_dtype))
         return
     fasta = fasta or data / "grch38-chr22" / "chr22.fa.gz"
     parsed = parse_region(region)

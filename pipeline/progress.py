@@ -8,17 +8,20 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 
+def _bar(label: str, console: Console, enabled: bool, *counters: TextColumn) -> Progress:
+    """Label, bar, done/total, the caller's counters, elapsed and remaining time."""
+    return Progress(TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(), *counters, TimeElapsedColumn(),
+                    TimeRemainingColumn(), console=console, disable=not enabled)
+
+
 class RunProgress:
     """A rich progress bar fed by the run's callbacks (a no-op when disabled)."""
 
     def __init__(self, enabled: bool = True):
         self.console = Console(stderr=True)
         self.enabled = enabled
-        self.bar = Progress(
-            TextColumn("[bold]tiles"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("{task.fields[bases]:,} bases"), TextColumn("{task.fields[rate]:,.0f} bases/s"),
-            TimeElapsedColumn(), TimeRemainingColumn(), console=self.console, disable=not enabled,
-        )
+        self.bar = _bar("tiles", self.console, enabled, TextColumn("{task.fields[bases]:,} bases"),
+                        TextColumn("{task.fields[rate]:,.0f} bases/s"))
         self.task = None
         self.bases = 0
 
@@ -49,20 +52,18 @@ class CountProgress:
     """A rich progress bar over a known number of items (variant records), with their rate."""
 
     def __init__(self, label: str, enabled: bool = True):
-        self.bar = Progress(
-            TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]:,.1f}/s"),
-            TimeElapsedColumn(), TimeRemainingColumn(), console=Console(stderr=True), disable=not enabled,
-        )
+        self.bar = _bar(label, Console(stderr=True), enabled, TextColumn("{task.fields[rate]:,.1f}/s"))
         self.task = None
 
     def __enter__(self) -> CountProgress:
-        self.bar.__enter__()
-        return self
+        return self  # shown once the total is known, as RunProgress
 
     def __exit__(self, *exc) -> None:
-        self.bar.__exit__(*exc)
+        if self.task is not None:
+            self.bar.stop()
 
     def total(self, n: int) -> None:
+        self.bar.start()
         self.task = self.bar.add_task("count", total=n, rate=0.0)
 
     def advance(self, n: int) -> None:

@@ -141,10 +141,6 @@ def run(config: RunConfig, overwrite: bool = False, on_done: Progress | None = N
         warnings.warn(f"{ambiguous:,} IUPAC or other non-ACGTN symbols in the sequence were read as N", stacklevel=2)
     status = manifest.status()
     bases = sum(s["bases"] for s in summaries)
-    status.update(
-        tiles_run=len(summaries),
-        bases_run=bases,
-        seconds=round(elapsed, 2),
-        bases_per_second=round(bases / elapsed, 1) if elapsed > 0 and bases else None,
-    )
+    status.update(tiles_run=len(summaries), bases_run=bases, seconds=round(elapsed, 2),
+                  bases_per_second=round(bases / elapsed, 1) if elapsed > 0 and bases else None)
     return status

@@ -81,16 +81,15 @@ def test_run_rejects(case, monkeypatch, capsys, tmp_path):
 def test_annotation_contigs_absent_from_fasta(monkeypatch, capsys, tmp_path):
     gtf = tmp_path / "other.gtf"
     gtf.write_text(GTF.read_text().replace("chr22\t", "chrZZ\t"))
-    expect_error(
-        monkeypatch, capsys, "no gene lies on a contig of the FASTA", *run_args(tmp_path, **{"--annotation": gtf})
-    )
+    expect_error(monkeypatch, capsys, "no gene lies on a contig of the FASTA",
+                 *run_args(tmp_path, **{"--annotation": gtf}))
 
 
 def test_malformed_gtf_lines_warn_with_count(tmp_path):
     from pipeline.genome.annotation import read_genes
 
     gtf = tmp_path / "bad.gtf"
-    gtf.write_text(GTF.read_text() + 'chr22\tbroken line\nchr22\tt\tgene\tten\t20\t.\t+\t.\tgene_id "X";\n')
+    gtf.write_text(GTF.read_text() + "chr22\tbroken line\nchr22\tt\tgene\tten\t20\t.\t+\t.\tgene_id \"X\";\n")
     with pytest.warns(UserWarning, match="skipped 2 malformed line"):
         genes = read_genes(gtf)
     assert len(genes) == 2
@@ -100,11 +99,9 @@ def test_gff3_without_gene_lines_uses_transcripts(tmp_path):
     from pipeline.genome.annotation import read_genes
 
     gff = tmp_path / "t.gff3"
-    gff.write_text(
-        "##gff-version 3\n"
-        "chr22\tx\tmRNA\t100\t900\t.\t+\t.\tID=rna-1;Parent=gene-A;gene=A\n"
-        "chr22\tx\texon\t100\t200\t.\t+\t.\tID=e1;Parent=rna-1;gene=A\n"
-    )
+    gff.write_text("##gff-version 3\n"
+                   "chr22\tx\tmRNA\t100\t900\t.\t+\t.\tID=rna-1;Parent=gene-A;gene=A\n"
+                   "chr22\tx\texon\t100\t200\t.\t+\t.\tID=e1;Parent=rna-1;gene=A\n")
     genes = read_genes(gff)
     assert genes.gene_id.tolist() == ["A"] and (genes.start[0], genes.end[0]) == (99, 900)
 
@@ -178,33 +175,24 @@ def test_genes_past_the_end_of_their_contig(tmp_path, monkeypatch, capsys):
     fasta = tmp_path / "short.fa"
     fasta.write_text(">chr1\n\n>chr2\n" + "ACGT" * 250 + "\n")  # chr1 has no sequence at all
     gtf = tmp_path / "g.gtf"
-    gtf.write_text(
-        "".join(
-            f'{chrom}\tt\t{kind}\t{start}\t{end}\t.\t+\t.\tgene_id "{gene}"; transcript_id "T{gene}";\n'
-            for chrom, gene, start, end in (("chr1", "A", 1, 100), ("chr2", "B", 901, 1100))
-            for kind in ("gene", "transcript", "exon")
-        )
-    )
+    gtf.write_text("".join(f'{chrom}\tt\t{kind}\t{start}\t{end}\t.\t+\t.\tgene_id "{gene}"; transcript_id "T{gene}";\n'
+                           for chrom, gene, start, end in (("chr1", "A", 1, 100), ("chr2", "B", 901, 1100))
+                           for kind in ("gene", "transcript", "exon")))
     args = run_args(tmp_path, **{"--fasta": fasta, "--annotation": gtf})
     code, err = cli(monkeypatch, capsys, *args, "--quiet")
     assert code == 0, err
     assert "1 gene(s) start past the end of their contig's sequence" in err and "A on chr1" in err
     assert "1 gene(s) run past the end of their contig; scored up to the end" in err
     gtf.write_text("".join(line for line in gtf.read_text().splitlines(keepends=True) if line.startswith("chr1")))
-    expect_error(
-        monkeypatch,
-        capsys,
-        "every gene lies past the end",
-        *run_args(tmp_path, **{"--fasta": fasta, "--annotation": gtf, "--out": tmp_path / "other.zarr"}),
-    )
+    expect_error(monkeypatch, capsys, "every gene lies past the end", *run_args(tmp_path, **{
+        "--fasta": fasta, "--annotation": gtf, "--out": tmp_path / "other.zarr"}))
 
 
 def test_store_made_with_other_settings_and_not_a_store(monkeypatch, capsys, tmp_path):
     code, _ = cli(monkeypatch, capsys, *run_args(tmp_path), "--quiet")
     assert code in (0, None)
-    expect_error(
-        monkeypatch, capsys, "made with other settings (tiling.tile_size", *run_args(tmp_path, **{"--tile-size": 2048})
-    )
+    expect_error(monkeypatch, capsys, "made with other settings (tiling.tile_size",
+                 *run_args(tmp_path, **{"--tile-size": 2048}))
     (tmp_path / "plain").mkdir()
     (tmp_path / "plain" / "data.txt").write_text("precious")
     expect_error(monkeypatch, capsys, "is not a Pangolin store", *run_args(tmp_path, **{"--out": tmp_path / "plain"}))
@@ -239,16 +227,8 @@ def test_cli_region_and_strand(monkeypatch, capsys):
 
 
 def test_variant_file_errors(monkeypatch, capsys, tmp_path):
-    args = [
-        "--fasta",
-        BRCA / "chr17.fa.gz",
-        "--annotation",
-        BRCA / "canonical.gtf",
-        "--out",
-        tmp_path / "o.vcf",
-        "--weights",
-        WEIGHTS,
-    ]
+    args = ["--fasta", BRCA / "chr17.fa.gz", "--annotation", BRCA / "canonical.gtf", "--out", tmp_path / "o.vcf",
+            "--weights", WEIGHTS]
     expect_error(monkeypatch, capsys, "does not exist", "score", tmp_path / "none.vcf", *args)
     not_vcf = tmp_path / "x.vcf"
     not_vcf.write_text("just text\n")

@@ -31,25 +31,11 @@ class Manifest:
         return Path(root) / GROUP / "done" / "lock.json"
 
     def write_tiles(self, tiles: list[Tile]) -> None:
-        group = zarr.create_group(
-            str(self.root),
-            path=GROUP,
-            zarr_format=3,
-            overwrite=False,
-            attributes={
-                "tiles": [t.to_dict() for t in tiles],
-                "description": "work units of this store; done[i] = 1 once tile i is written",
-            },
-        )
-        group.create_array(
-            "done",
-            shape=(max(len(tiles), 1),),
-            chunks=(1,),
-            dtype="uint8",
-            fill_value=0,
-            compressors=None,
-            dimension_names=("tile",),
-        )
+        group = zarr.create_group(str(self.root), path=GROUP, zarr_format=3, overwrite=False,
+                                  attributes={"tiles": [t.to_dict() for t in tiles], "description":
+                                              "work units of this store; done[i] = 1 once tile i is written"})
+        group.create_array("done", shape=(max(len(tiles), 1),), chunks=(1,), dtype="uint8", fill_value=0,
+                           compressors=None, dimension_names=("tile",))
 
     @cached_property
     def _tiles(self) -> list[Tile]:

@@ -188,10 +188,8 @@ class VariantScorer:
                 for a in substitutions:
                     groups[len(a.alt)].append(a)
                 if groups:
-                    batches = [
-                        (np.array([a.pos - 1 - start + flank for a in g]), np.stack([one_hot(a.alt) for a in g]))
-                        for g in groups.values()
-                    ]
+                    batches = [(np.array([a.pos - 1 - start + flank for a in g]), np.stack([one_hot(a.alt) for a in g]))
+                               for g in groups.values()]
                     scores, alts = self.ensemble.score_substitutions(onehot, batches, d, strand)
                     for group, values in zip(groups.values(), alts):
                         for a, v in zip(group, values):
@@ -245,18 +243,8 @@ class VariantScorer:
             warning = ""
             if self.options.mask:
                 gain, loss, warning = deltas.mask(gain, loss, sites)
-            bundles.append(
-                deltas.gene_field(
-                    gene.gene_id,
-                    gain,
-                    loss,
-                    sites,
-                    self.d,
-                    self.options.score_cutoff,
-                    self.options.score_exons,
-                    warning,
-                )
-            )
+            bundles.append(deltas.gene_field(gene.gene_id, gain, loss, sites, self.d, self.options.score_cutoff,
+                                             self.options.score_exons, warning))
         return ",".join(bundles)
 
     def table_rows(self, a: Allele, record: Record) -> list[dict]:
@@ -266,16 +254,8 @@ class VariantScorer:
             aligned_alt = self.aligned_alt(a, gene.strand)
             delta = aligned_alt - a.ref_scores[gene.strand]
             for t, tissue in enumerate(tissues):
-                row = {
-                    "chrom": record.chrom,
-                    "pos": a.pos,
-                    "ref": record.ref,
-                    "alt": record.alts[a.alt_index],
-                    "gene_id": gene.gene_id,
-                    "gene_name": gene.gene_name,
-                    "strand": gene.strand,
-                    "tissue": tissue,
-                }
+                row = {"chrom": record.chrom, "pos": a.pos, "ref": record.ref, "alt": record.alts[a.alt_index],
+                       "gene_id": gene.gene_id, "gene_name": gene.gene_name, "strand": gene.strand, "tissue": tissue}
                 for metric, channel in (("p_splice", P_SPLICE[t]), ("usage", USAGE[t])):
                     values = delta[channel]
                     for kind, where in (("gain", int(np.argmax(values))), ("loss", int(np.argmin(values)))):
@@ -299,11 +279,8 @@ class _StoreReference:
         if identity["reference"]["digest"] != reference.digest():
             raise VariantError(f"store {path} was made from another reference FASTA than {reference.path}")
         if identity["dtype"] != "float32":
-            warnings.warn(
-                f"store {path} holds {identity['dtype']} scores: deltas may differ from a fresh "
-                "float32 computation by up to 1e-3",
-                stacklevel=3,
-            )
+            warnings.warn(f"store {path} holds {identity['dtype']} scores: deltas may differ from a fresh "
+                          "float32 computation by up to 1e-3", stacklevel=3)
         self.path, self.open_chrom = path, open_chrom
         self.cache: dict[str, object] = {}
 
@@ -354,9 +331,8 @@ class ScorerSpec:
         if self.threads:
             torch.set_num_threads(self.threads)
         ensemble = load_ensemble("official", self.weights, device=self.device, dtype=self.dtype)
-        return VariantScorer(
-            ensemble, Reference(self.fasta), load_genes(self.annotation, self.options), self.options, self.store
-        )
+        return VariantScorer(ensemble, Reference(self.fasta), load_genes(self.annotation, self.options), self.options,
+                             self.store)
 
 
 @lru_cache(maxsize=1)
@@ -399,16 +375,10 @@ def score_chunk(scorer: VariantScorer | ScorerSpec, chunk: list[tuple[int, Recor
     return result
 
 
-def score_variants(
-    variants: str | Path,
-    scorer: VariantScorer | ScorerSpec,
-    out: str | Path,
-    table: str | Path | None = None,
-    batch: int = 256,
-    client=None,
-    on_records: Callable[[int], None] | None = None,
-    on_chunk: Callable[[int], None] | None = None,
-) -> Counter:
+def score_variants(variants: str | Path, scorer: VariantScorer | ScorerSpec, out: str | Path,
+                   table: str | Path | None = None, batch: int = 256, client=None,
+                   on_records: Callable[[int], None] | None = None,
+                   on_chunk: Callable[[int], None] | None = None) -> Counter:
     """Score a VCF (or CSV) into ``out``, optionally a per-tissue table; return counts by outcome.
 
     Records go in runs of ``batch`` (file order keeps nearby variants together) to the scorer here,
@@ -432,10 +402,8 @@ def score_variants(
 
         if not isinstance(scorer, ScorerSpec):
             raise TypeError("scoring on Dask workers needs a ScorerSpec")
-        futures = {
-            client.submit(score_chunk, scorer, chunk, bool(table), pure=False, retries=2): n
-            for n, chunk in enumerate(chunks)
-        }
+        futures = {client.submit(score_chunk, scorer, chunk, bool(table), pure=False, retries=2): n
+                   for n, chunk in enumerate(chunks)}
         results = ((futures[future], future.result()) for future in as_completed(futures))
     merged, rows = ChunkResult(), {}
     for n, result in results:
