@@ -7,8 +7,8 @@ import pandas as pd
 
 from .genome.encode import count_ambiguous
 from .genome.fasta import Reference
+from .genome.regions import Region, clip_to_contig
 from .model import Ensemble
-from .regions import Region, clip_to_contig
 
 
 def predict_region(ensemble: Ensemble, reference: Reference, region: Region, strand: str) -> pd.DataFrame:

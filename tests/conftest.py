@@ -57,7 +57,7 @@ def get_ensemble(weights_dir):
 def small_store(tmp_path_factory, weights_dir) -> Path:
     """A float16 store of two short chr22 genes (one per strand), in 1 kb tiles (shared, read-only)."""
     from pipeline.config import load_config
-    from pipeline.run import run
+    from pipeline.precompute.driver import run
 
     out = tmp_path_factory.mktemp("small") / "store.zarr"
     run(load_config(None, fasta=str(DATA / "grch38-chr22" / "chr22.fa.gz"), weights=str(weights_dir),

@@ -6,7 +6,7 @@ import numpy as np
 import zarr
 
 from pipeline.config import load_config
-from pipeline.run import init, run_part
+from pipeline.precompute.driver import init, run_part
 
 from .conftest import DATA, REPO, WEIGHTS
 from .test_bad_input import cli

@@ -107,7 +107,7 @@ def test_gff3_without_gene_lines_uses_transcripts(tmp_path):
 
 
 def test_overlapping_genes_score_each_base_once(tmp_path):
-    from pipeline.tiling import make_tiles
+    from pipeline.precompute.tiling import make_tiles
 
     tiles = make_tiles("c", "+", [(100, 500), (300, 800)], 10_000, 1024)
     assert [t.segments for t in tiles] == [((100, 800),)]

@@ -14,7 +14,7 @@ import zarr
 
 from pipeline.config import load_config
 from pipeline.errors import StoreLocked
-from pipeline.run import run
+from pipeline.precompute.driver import run
 
 from .conftest import DATA, REPO, WEIGHTS
 

@@ -9,7 +9,7 @@ import torch
 import zarr
 
 from pipeline.config import load_config
-from pipeline.run import run
+from pipeline.precompute.driver import run
 
 from .conftest import DATA, REPO
 from .model.test_golden import WINDOWS, golden_ensemble

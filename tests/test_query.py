@@ -10,10 +10,10 @@ import pyBigWig
 import pytest
 
 from pipeline.errors import ContigNotFound, RegionError
-from pipeline.export import export_tracks
-from pipeline.plot import plot_region
-from pipeline.query import Store, sites, to_table
-from pipeline.regions import parse_region
+from pipeline.genome.regions import parse_region
+from pipeline.tracks.export import export_tracks
+from pipeline.tracks.plot import plot_region
+from pipeline.tracks.query import Store, sites, to_table
 
 PLUS_GENE = (32048500, 32051500)  # PLUS1, 0-based half-open
 

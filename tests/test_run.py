@@ -9,7 +9,7 @@ import zarr
 from pipeline.config import load_config
 from pipeline.errors import StoreError
 from pipeline.genome.fasta import Reference
-from pipeline.run import run
+from pipeline.precompute.driver import run
 from pipeline.store import open_chrom, open_store
 
 from .conftest import DATA, REPO, WEIGHTS

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.tiling import make_tiles, merge_intervals, windows
+from pipeline.precompute.tiling import make_tiles, merge_intervals, windows
 
 intervals = st.lists(st.tuples(st.integers(-50, 3_000), st.integers(1, 800)).map(lambda t: (t[0], t[0] + t[1])),
                      max_size=12)

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pyfaidx
 
-from ..digest import sha256_file
 from ..errors import FastaError
 from .contigs import match_contig
+from .digest import sha256_file
 
 
 class Reference:

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import torch
 
-from ..digest import sha256_file as sha256_of
 from ..errors import WeightsError
+from ..genome.digest import sha256_file as sha256_of
 from .config import ModelConfig
 from .network import Pangolin
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import zarr
 
-from ..tiling import Tile
+from .tile import Tile
 
 GROUP = "_tiles"
 

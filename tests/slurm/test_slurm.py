@@ -14,7 +14,7 @@ import pytest
 import zarr
 
 from pipeline.config import load_config
-from pipeline.run import init, run
+from pipeline.precompute.driver import init, run
 
 from ..conftest import DATA, REPO, WEIGHTS
 

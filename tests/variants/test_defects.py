@@ -6,7 +6,7 @@ import gzip
 
 from pipeline.config import load_config
 from pipeline.genome.fasta import Reference
-from pipeline.run import run
+from pipeline.precompute.driver import run
 from pipeline.variants.score import ScoreOptions, VariantScorer, load_genes, score_variants
 
 from ..conftest import DATA, GOLDEN, WEIGHTS

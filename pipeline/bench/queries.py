@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 import zarr
 
-from .genome.annotation import GENE_COLUMNS
-from .query import Store, to_table
-from .store.layout import FORMAT_VERSION, create_store
+from ..genome.annotation import GENE_COLUMNS
+from ..store.layout import FORMAT_VERSION, create_store
+from ..tracks.query import Store, to_table
 
 CHR1 = 248_956_422
 TILE, CHUNK = 1 << 20, 1 << 16

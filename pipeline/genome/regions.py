@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .errors import RegionError
+from ..errors import RegionError
 
 _REGION = re.compile(r"^\s*([^:\s]+)(?::([\d,_]+)(?:\s*[-–]\s*([\d,_]+))?)?\s*$")
 

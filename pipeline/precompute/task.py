@@ -18,11 +18,12 @@ import torch
 import zarr
 from distributed.diagnostics.plugin import WorkerPlugin
 
-from .genome.encode import count_ambiguous, one_hot
-from .genome.fasta import Reference
-from .model import Ensemble, load_ensemble
-from .store.manifest import Manifest
-from .tiling import Tile, windows
+from ..genome.encode import count_ambiguous, one_hot
+from ..genome.fasta import Reference
+from ..model import Ensemble, load_ensemble
+from ..store.manifest import Manifest
+from ..store.tile import Tile
+from .tiling import windows
 
 P_SPLICE = [1, 4, 7, 10]  # output channels of the four tissues
 USAGE = [2, 5, 8, 11]

@@ -12,11 +12,11 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .errors import ContigNotFound, RegionError
-from .genome.contigs import match_contig
-from .regions import Region, clip_to_contig, parse_region
-from .store import open_chrom, read_identity
-from .store.layout import genes_from_attrs
+from ..errors import ContigNotFound, RegionError
+from ..genome.contigs import match_contig
+from ..genome.regions import Region, clip_to_contig, parse_region
+from ..store import open_chrom, read_identity
+from ..store.layout import genes_from_attrs
 
 METRICS = ("p_splice", "usage")
 

@@ -9,17 +9,18 @@ from typing import Any
 
 import pandas as pd
 
-from .config import RunConfig
-from .digest import sha256_file
-from .errors import AnnotationError, ContigNotFound
-from .genome.annotation import GeneFilter, read_genes
-from .genome.contigs import match_contig
-from .genome.fasta import Reference
-from .model.checkpoints import resolve_weights, verify_checkpoint
-from .model.config import ModelConfig
-from .model.ensemble import ensemble_members
-from .store.layout import FORMAT_VERSION
-from .tiling import Tile, make_tiles
+from ..config import RunConfig
+from ..errors import AnnotationError, ContigNotFound
+from ..genome.annotation import GeneFilter, read_genes
+from ..genome.contigs import match_contig
+from ..genome.digest import sha256_file
+from ..genome.fasta import Reference
+from ..model.checkpoints import resolve_weights, verify_checkpoint
+from ..model.config import ModelConfig
+from ..model.ensemble import ensemble_members
+from ..store.layout import FORMAT_VERSION
+from ..store.tile import Tile
+from .tiling import make_tiles
 
 
 @dataclass

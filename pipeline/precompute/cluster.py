@@ -13,7 +13,7 @@ from typing import Any, Iterator
 
 from distributed import Client, LocalCluster
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 log = logging.getLogger(__name__)
 CLUSTERS = ("local", "cuda", "slurm", "none")

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..store.manifest import Manifest
+from ..store.tile import STRAND_NAMES, Tile
 from .query import METRICS, Store
-from .store.manifest import Manifest
-from .tiling import STRAND_NAMES, Tile
 
 
 def runs(values: np.ndarray) -> Iterator[tuple[int, int, float]]:

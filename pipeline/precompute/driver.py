@@ -11,15 +11,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..config import RunConfig
+from ..errors import StoreError
+from ..store.layout import create_store, identity_difference, read_identity
+from ..store.lock import StoreLock
+from ..store.manifest import Manifest
+from ..store.tile import Tile
 from .cluster import default_threads, make_client
-from .config import RunConfig
-from .errors import StoreError
 from .plan import Plan, plan_run
-from .store.layout import create_store, identity_difference, read_identity
-from .store.lock import StoreLock
-from .store.manifest import Manifest
-from .tile_task import EnsemblePlugin, score_tile
-from .tiling import Tile
+from .task import EnsemblePlugin, score_tile
 
 Progress = Callable[[dict[str, Any]], None]
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .genome.encode import one_hot
-from .model import load_ensemble
+from ..genome.encode import one_hot
+from ..model import load_ensemble
 
 
 @dataclass
@@ -106,9 +106,9 @@ def bench_variants(vcf: str, fasta: str, annotation: str, weights: str | None, n
     ``half`` (a dtype) also that dtype's speed and how often its 2-decimal output equals float32's."""
     import tempfile
 
-    from .genome.fasta import Reference
-    from .variants.records import read_vcf
-    from .variants.score import P_SPLICE, ScoreOptions, VariantScorer, load_genes, score_variants
+    from ..genome.fasta import Reference
+    from ..variants.records import read_vcf
+    from ..variants.score import P_SPLICE, ScoreOptions, VariantScorer, load_genes, score_variants
 
     header, records = read_vcf(vcf)
     snvs = [r for r in records if not r.error and len(r.ref) == 1 and all(len(a) == 1 for a in r.alts)][:n_ours]

@@ -1,0 +1,1 @@
+"""Benchmarks that print their figures: engine throughput and error, variant scoring, queries."""

@@ -1,0 +1,61 @@
+"""Variant scoring: the official `pangolin` command's job."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from . import Opt, WeightsOpt, _say, app
+
+
+@app.command()
+def score(
+    variants: Annotated[Path, typer.Argument(help="VCF (.vcf, .vcf.gz, .bcf) or CSV of variants")],
+    fasta: Annotated[Path, Opt(help="reference FASTA")],
+    annotation: Annotated[Path, Opt(help="GTF or GFF3 with genes, transcripts and exons")],
+    out: Annotated[Path, Opt(help="output VCF (or CSV for CSV input)")],
+    distance: Annotated[int, Opt("--distance", "-d", help="bases either side of the variant")] = 50,
+    no_mask: Annotated[bool, Opt("--no-mask", help="keep gains at annotated and losses at unannotated sites")] = False,
+    score_cutoff: Annotated[Optional[float], Opt("--score-cutoff", "-s", help="all sites with |delta| >= X")] = None,
+    score_exons: Annotated[bool, Opt("--score-exons", help="both splice sites of nearby exons")] = False,
+    tags: Annotated[Optional[list[str]], Opt("--tags", help="masking transcripts' tags [Ensembl_canonical]")] = None,
+    column_ids: Annotated[str, Opt(help="CSV columns for chrom, pos, ref, alt")] = "CHROM,POS,REF,ALT",
+    table: Annotated[Optional[Path], Opt(help="per variant x gene x tissue table (.tsv or .parquet)")] = None,
+    store: Annotated[Optional[Path], Opt(help="read reference scores from this precomputed store")] = None,
+    dtype: Annotated[str, Opt(help="float32, bfloat16, float16 (GPU)")] = "float32",
+    device: Annotated[str, Opt(help="cpu or cuda")] = "cpu",
+    cluster: Annotated[str, Opt(help="none (this process), local, slurm or tcp://HOST:PORT")] = "none",
+    workers: Annotated[int, Opt(help="Dask workers (with --cluster)")] = 1,
+    batch: Annotated[int, Opt(help="records per task; nearby variants in a task share reference passes")] = 256,
+    weights: WeightsOpt = None,
+    quiet: Annotated[bool, Opt("--quiet", help="no progress bar")] = False,
+) -> None:
+    """Score variants as the official `pangolin` command does (INFO Pangolin=gene|pos:gain|pos:loss|Warnings:)."""
+    from contextlib import nullcontext
+
+    from ..model.checkpoints import resolve_weights
+    from ..precompute.cluster import default_threads, make_client
+    from ..progress import CountProgress
+    from ..variants.score import SKIP_REASONS, ScoreOptions, ScorerSpec, cached_scorer, score_variants
+
+    if distance < 1:
+        raise typer.BadParameter("must be >= 1", param_hint="--distance")
+    options = ScoreOptions(distance=distance, mask=not no_mask, score_cutoff=score_cutoff, score_exons=score_exons,
+                           tags=tuple(tags) if tags else ScoreOptions.tags, column_ids=column_ids)
+    threads = default_threads(workers) if cluster != "none" else None
+    spec = ScorerSpec(str(fasta.resolve()), str(annotation.resolve()), options, str(resolve_weights(weights, None)),
+                      dtype, device, str(store.resolve()) if store else None, threads)
+    scorer = cached_scorer(spec)  # checks every input here, before any worker starts
+    client_context = make_client(cluster, workers) if cluster != "none" else nullcontext()
+    with client_context as client, CountProgress("records", enabled=not quiet) as progress:
+        counts = score_variants(variants, spec if client is not None else scorer, out, table, batch, client,
+                                on_records=progress.total, on_chunk=progress.advance)
+    skipped = {k: v for k, v in counts.items() if k != "scored"}
+    for reason, n in sorted(skipped.items()):
+        warnings.warn(f"{n} allele(s) not scored: {reason} ({SKIP_REASONS.get(reason, reason)})", stacklevel=1)
+    _say(f"{counts['scored']} allele(s) scored, {sum(skipped.values())} not scored; all records written to {out}")
+
+

@@ -1,0 +1,1 @@
+"""Reading a track store: queries, genome-browser exports, plots."""
