@@ -29,7 +29,8 @@ class RunConfig:
     fasta: str | None = None
     annotation: str | None = None
     out: str | None = None
-    weights: str | None = None
+    weights: str | None = None  # the config file's weights directory
+    weights_flag: str | None = None  # --weights: beats $PANGOLIN_WEIGHTS, which beats the config file
     ensemble: str = "official"
     engine: str = "fast"
     dtype: str = "float32"  # compute dtype of the network
@@ -112,6 +113,9 @@ def load_config(path: str | Path | None = None, **overrides: Any) -> RunConfig:
         if not isinstance(loaded, dict):
             raise ConfigError(f"config file {path} must be a mapping of keys to values")
         values.update(loaded)
+    if "weights_flag" in values:
+        raise ConfigError("unknown config key 'weights_flag'; the weights directory is the 'weights' key")
+    overrides = {("weights_flag" if k == "weights" else k): v for k, v in overrides.items()}
     values.update({k: v for k, v in overrides.items() if v is not None and v != ()})
     fields = {f.name: f for f in dataclasses.fields(RunConfig)}
     hints = typing.get_type_hints(RunConfig)

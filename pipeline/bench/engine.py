@@ -107,8 +107,9 @@ def bench_variants(vcf: str, fasta: str, annotation: str, weights: str | None, n
     import tempfile
 
     from ..genome.fasta import Reference
+    from ..variants.driver import score_variants
     from ..variants.records import read_vcf
-    from ..variants.score import P_SPLICE, ScoreOptions, VariantScorer, load_genes, score_variants
+    from ..variants.scorer import P_SPLICE, ScoreOptions, VariantScorer, load_genes
 
     header, records = read_vcf(vcf)
     snvs = [r for r in records if not r.error and len(r.ref) == 1 and all(len(a) == 1 for a in r.alts)][:n_ours]

@@ -39,7 +39,7 @@ def whole_chromosome_store(path: Path, genes: int = 2_000, seed: int = 0) -> tup
     identity = {"format_version": FORMAT_VERSION, "ensemble": "official", "dtype": "float16",
                 "reference": {"digest": "synthetic", "contigs": {"chr1": CHR1}},
                 "tiling": {"tile_size": TILE, "chunk_size": CHUNK, "context": 10_000}}
-    create_store(path, identity, table, {"chr1": CHR1}, recipe={})
+    create_store(path, identity, table, {"chr1": CHR1}, job={}, inputs={})
     gene = table.iloc[genes // 2]
     region_start = 100_000_000
     for name in ("p_splice", "usage"):

@@ -46,14 +46,21 @@ def query(
 @app.command()
 def export(
     store: StoreArg,
-    out: Annotated[Path, Opt(help="output directory")],
-    fmt: Annotated[str, Opt("--format", help="bigwig or bedgraph")] = "bigwig",
+    out: Annotated[Path, Opt(help="output directory (bigwig, bedgraph) or FILE.vcf.gz (vcf)")],
+    fmt: Annotated[str, Opt("--format", help="bigwig or bedgraph (track store), vcf (all-SNV store)")] = "bigwig",
     tissue: Annotated[Optional[list[str]], Opt("--tissue", help="tissues (repeatable; default all)")] = None,
     metric: Annotated[Optional[list[str]], Opt("--metric", help="p_splice and/or usage (default both)")] = None,
 ) -> None:
-    """Genome-browser tracks: {tissue}.{metric}.{plus|minus}.bw or .bedgraph; unscored bases are gaps."""
+    """Genome-browser tracks: {tissue}.{metric}.{plus|minus}.bw or .bedgraph; unscored bases are gaps.
+    From an all-SNV store: one VCF record per SNV, bgzipped and tabix-indexed."""
     from ..tracks.export import export_tracks
 
+    if fmt == "vcf":
+        from ..snvs.export import export_vcf
+        from ..store.snv_reader import SnvReader
+
+        _say(f"wrote {export_vcf(SnvReader(store), out):,} SNV records to {out} (+ .tbi)")
+        return
     if fmt not in ("bigwig", "bedgraph"):
         raise typer.BadParameter("must be bigwig or bedgraph", param_hint="--format")
     paths = export_tracks(store, out, fmt, tissue, metric)

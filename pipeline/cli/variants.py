@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -25,6 +24,7 @@ def score(
     column_ids: Annotated[str, Opt(help="CSV columns for chrom, pos, ref, alt")] = "CHROM,POS,REF,ALT",
     table: Annotated[Optional[Path], Opt(help="per variant x gene x tissue table (.tsv or .parquet)")] = None,
     store: Annotated[Optional[Path], Opt(help="read reference scores from this precomputed store")] = None,
+    snv_store: Annotated[Optional[Path], Opt(help="answer SNVs from this all-SNV store (`saturate`)")] = None,
     dtype: Annotated[str, Opt(help="float32, bfloat16, float16 (GPU)")] = "float32",
     device: Annotated[str, Opt(help="cpu or cuda")] = "cpu",
     cluster: Annotated[str, Opt(help="none (this process), local, slurm or tcp://HOST:PORT")] = "none",
@@ -34,28 +34,28 @@ def score(
     quiet: Annotated[bool, Opt("--quiet", help="no progress bar")] = False,
 ) -> None:
     """Score variants as the official `pangolin` command does (INFO Pangolin=gene|pos:gain|pos:loss|Warnings:)."""
-    from contextlib import nullcontext
-
+    from ..errors import WeightsError
     from ..model.checkpoints import resolve_weights
-    from ..precompute.cluster import default_threads, make_client
+    from ..model.spec import ModelSpec
     from ..progress import CountProgress
-    from ..variants.score import SKIP_REASONS, ScoreOptions, ScorerSpec, cached_scorer, score_variants
+    from ..variants.driver import ScoreJob, score_file
+    from ..variants.scorer import ScoreOptions
 
     if distance < 1:
         raise typer.BadParameter("must be >= 1", param_hint="--distance")
     options = ScoreOptions(distance=distance, mask=not no_mask, score_cutoff=score_cutoff, score_exons=score_exons,
                            tags=tuple(tags) if tags else ScoreOptions.tags, column_ids=column_ids)
-    threads = default_threads(workers) if cluster != "none" else None
-    spec = ScorerSpec(str(fasta.resolve()), str(annotation.resolve()), options, str(resolve_weights(weights, None)),
-                      dtype, device, str(store.resolve()) if store else None, threads)
-    scorer = cached_scorer(spec)  # checks every input here, before any worker starts
-    client_context = make_client(cluster, workers) if cluster != "none" else nullcontext()
-    with client_context as client, CountProgress("records", enabled=not quiet) as progress:
-        counts = score_variants(variants, spec if client is not None else scorer, out, table, batch, client,
-                                on_records=progress.total, on_chunk=progress.advance)
-    skipped = {k: v for k, v in counts.items() if k != "scored"}
-    for reason, n in sorted(skipped.items()):
-        warnings.warn(f"{n} allele(s) not scored: {reason} ({SKIP_REASONS.get(reason, reason)})", stacklevel=1)
-    _say(f"{counts['scored']} allele(s) scored, {sum(skipped.values())} not scored; all records written to {out}")
-
-
+    try:
+        model = ModelSpec(str(resolve_weights(weights, None).resolve()), dtype=dtype, device=device)
+    except WeightsError:
+        if snv_store is None:
+            raise
+        model = None  # variants outside the all-SNV store will say that they need weights
+    job = ScoreJob(str(fasta.resolve()), str(annotation.resolve()), options, model,
+                   str(store.resolve()) if store else None, str(snv_store.resolve()) if snv_store else None)
+    with CountProgress("records", enabled=not quiet) as progress:
+        counts = score_file(variants, job, out, table, batch, cluster, workers, progress.total, progress.advance)
+    skipped = sum(v for k, v in counts.items() if k not in ("scored", "from_store"))
+    source = f" ({counts['from_store']} from {snv_store}, {counts['scored'] - counts['from_store']} computed)" \
+        if snv_store else ""
+    _say(f"{counts['scored']} allele(s) scored{source}, {skipped} not scored; all records written to {out}")

@@ -31,3 +31,9 @@ def count_ambiguous(seq: str | bytes | np.ndarray) -> int:
     codes = as_bytes(seq)
     return int(np.count_nonzero((_INDEX[codes] == 4) & (codes != ord("N")) & (codes != ord("n"))))
 
+
+
+def reverse_complement_onehot(onehot: np.ndarray) -> np.ndarray:
+    """The reverse complement of (..., L, 4) one-hot: reversing the A C G T axis swaps A<->T and C<->G,
+    so reversing both axes is the whole operation (a view, no copy)."""
+    return onehot[..., ::-1, ::-1]

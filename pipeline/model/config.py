@@ -82,3 +82,13 @@ class ModelConfig:
     @property
     def channels(self) -> list[str]:
         return [f"{t}_{c}" for t in self.tissues for c in ("no_splice", "p_splice", "usage")]
+
+    @property
+    def p_splice_channels(self) -> list[int]:
+        """Output channel of each tissue's P(splice), in tissue order."""
+        return [3 * t + 1 for t in range(len(self.tissues))]
+
+    @property
+    def usage_channels(self) -> list[int]:
+        """Output channel of each tissue's usage, in tissue order."""
+        return [3 * t + 2 for t in range(len(self.tissues))]

@@ -9,11 +9,12 @@ import logging
 import os
 import threading
 from contextlib import contextmanager, nullcontext
-from typing import Any, Iterator
-
-from distributed import Client, LocalCluster
+from typing import TYPE_CHECKING, Any, Iterator
 
 from ..errors import ConfigError
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 log = logging.getLogger(__name__)
 CLUSTERS = ("local", "cuda", "slurm", "none")
@@ -26,6 +27,8 @@ def describe_clusters() -> str:
 @contextmanager
 def make_client(kind: str, workers: int | None = None, options: dict[str, Any] | None = None) -> Iterator[Client]:
     """A connected Dask client; the cluster it started (if any) is closed on exit."""
+    from distributed import Client, LocalCluster  # here, so inline and array runs never load Dask
+
     options = dict(options or {})
     if kind.startswith(("tcp://", "tls://", "ucx://")):
         with Client(kind) as client:

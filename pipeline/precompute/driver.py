@@ -1,27 +1,51 @@
-"""The whole precompute: plan, create or resume the store, score pending tiles, report.
+"""The driver: plan in hand, create or resume the store, run pending tiles, report.
 
-Tiles run inline (``cluster="none"``) or as Dask tasks; both call `tile_task.score_tile`.
+Any product (splice tracks, the all-SNV store) is a `Plan`: its store identity, tiles, the `Job`
+its tile tasks need and a function that creates its empty store. The driver runs the plan's tiles
+inline (``cluster="none"``), on a Dask cluster, or a part of them in an array task (`run_part`).
 """
 
 from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..config import RunConfig
 from ..errors import StoreError
-from ..store.layout import create_store, identity_difference, read_identity
+from ..store.identity import StoreIdentity
+from ..store.layout import read_identity
 from ..store.lock import StoreLock
 from ..store.manifest import Manifest
 from ..store.tile import Tile
-from .cluster import default_threads, make_client
-from .plan import Plan, plan_run
-from .task import EnsemblePlugin, score_tile
+from .cluster import default_threads
+from .job import Job
+from .task import run_tile
 
 Progress = Callable[[dict[str, Any]], None]
+
+
+@dataclass
+class Plan:
+    """A store to make: what identifies it, its tiles, what each tile task needs, and how to create it."""
+
+    identity: StoreIdentity
+    tiles: list[Tile]
+    job: Job
+    create: Callable[[Path], None]  # writes the empty store (groups, arrays, root attributes)
+    details: dict[str, Any] = field(default_factory=dict)  # product facts for reports (e.g. genes, SNVs)
+
+
+@dataclass(frozen=True)
+class Execution:
+    """Where tiles run: ``none`` (this process), ``local``, ``cuda``, ``slurm`` or a scheduler address."""
+
+    cluster: str = "local"
+    workers: int | None = None
+    options: dict[str, Any] = field(default_factory=dict)
 
 
 def check_target(out: Path) -> None:
@@ -44,89 +68,51 @@ def clear_store(out: Path) -> None:
 
 
 def prepare_store(plan: Plan, out: Path, overwrite: bool = False) -> Manifest:
-    """Create the store, or check an existing one was made with the same settings (resume)."""
+    """Create the store, or check that an existing one was made with the same settings (resume)."""
     if overwrite:
         clear_store(out)
     if (out / "zarr.json").exists():
-        stored = read_identity(out)
-        difference = identity_difference(stored, plan.identity)
+        difference = StoreIdentity.from_attrs(read_identity(out)).difference(plan.identity)
         if difference:
-            raise StoreError(
-                f"store {out} was made with other settings ({difference}); use --overwrite to replace it "
-                "or --out for a new store"
-            )
+            raise StoreError(f"store {out} was made with other settings ({difference}); use --overwrite to replace "
+                             "it or --out for a new store")
         manifest = Manifest(out)
         if [t.id for t in manifest.tiles()] != [t.id for t in plan.tiles]:
             raise StoreError(f"store {out} lists other tiles than this run plans; use --overwrite")
         return manifest
-    create_store(out, plan.identity, plan.genes, plan.lengths, plan.recipe)
+    plan.create(out)
     manifest = Manifest(out)
     manifest.write_tiles(plan.tiles)
     return manifest
 
 
-def execute(tiles: list[Tile], store: Path, recipe: dict[str, Any], config: RunConfig,
-            on_done: Progress | None = None, on_start: Callable[[str], None] | None = None) -> list[dict]:
-    """Score ``tiles`` (largest first) inline or on a Dask cluster; return their summaries."""
+def execute(tiles: list[Tile], store: Path, job: Job, execution: Execution,
+            on_start: Callable[[str], None] | None = None) -> Iterable[dict[str, Any]]:
+    """Run ``tiles`` (largest first) inline or on a Dask cluster; yield their summaries as they finish."""
     ordered = sorted(tiles, key=lambda t: -t.bases)
-    summaries: list[dict] = []
-    if config.cluster == "none":
-        recipe = {**recipe, "threads": recipe.get("threads") or default_threads(1)}
-        for tile in ordered:
-            summaries.append(score_tile(str(store), tile, recipe))
-            if on_done:
-                on_done(summaries[-1])
-        return summaries
-    from distributed import as_completed
+    if execution.cluster == "none":
+        job = Job(job.task, job.model.with_threads(job.model.threads or default_threads(1)), job.fasta, job.options)
+        return (run_tile(str(store), tile, job) for tile in ordered)
+    from .dask import run_tiles_on_dask  # only Dask runs load distributed
 
-    workers = config.workers or 1
-    recipe = {**recipe, "threads": recipe.get("threads") or default_threads(workers)}
-    with make_client(config.cluster, workers, config.cluster_options) as client:
-        if on_start:
-            on_start(client.dashboard_link)
-        client.register_plugin(EnsemblePlugin(recipe))
-        resources = {"GPU": 1} if config.cluster == "cuda" else None
-        futures = [
-            client.submit(score_tile, str(store), t.to_dict(), recipe, key=f"tile-{t.id}", pure=False,
-                          retries=2, priority=len(ordered) - n, resources=resources)
-            for n, t in enumerate(ordered)
-        ]
-        for future in as_completed(futures):
-            summaries.append(future.result())
-            if on_done:
-                on_done(summaries[-1])
-    return summaries
+    workers = execution.workers or 1
+    job = Job(job.task, job.model.with_threads(job.model.threads or default_threads(workers)), job.fasta, job.options)
+    return run_tiles_on_dask(str(store), ordered, job, execution.cluster, workers, execution.options, on_start)
 
 
-def init(config: RunConfig, overwrite: bool = False) -> dict:
+def init_plan(plan: Plan, out: Path, overwrite: bool = False) -> dict:
     """Create (or check) the store and its tile list without scoring anything; return its status."""
-    plan = plan_run(config)
-    out = Path(config.out)
     check_target(out)
     with StoreLock(out):
         return prepare_store(plan, out, overwrite).status()
 
 
-def run_part(store: Path, part: int, parts: int, threads: int | None = None) -> list[dict]:
-    """Score this part's share (every ``parts``-th tile, from ``part``, 0-based) of a store's
-    pending tiles, inline: the body of one SLURM array task. Tasks own disjoint tiles."""
-    if not 0 <= part < parts:
-        raise StoreError(f"part must be in 0..{parts - 1} (or 1..{parts} with --one-based), got {part}")
-    recipe = dict(read_identity(store)["recipe"])
-    recipe["threads"] = threads or recipe.get("threads") or default_threads(1)
-    manifest = Manifest(store)
-    done = manifest.done_ids()
-    mine = [t for n, t in enumerate(manifest.tiles()) if n % parts == part and t.id not in done]
-    return [score_tile(str(store), tile, recipe) for tile in mine]
-
-
-def run(config: RunConfig, overwrite: bool = False, on_done: Progress | None = None,
-        on_start: Callable[[str], None] | None = None,
-        on_plan: Callable[[list[Tile], dict], None] | None = None) -> dict:
-    """Run (or resume) a precompute; return the store's status with throughput figures."""
-    plan = plan_run(config)
-    out = Path(config.out)
+def run_plan(plan: Plan, out: Path, execution: Execution, overwrite: bool = False, on_done: Progress | None = None,
+             on_start: Callable[[str], None] | None = None,
+             on_plan: Callable[[list[Tile], dict], None] | None = None) -> dict:
+    """Run (or resume) a plan; return the store's status with throughput figures."""
     check_target(out)
+    summaries: list[dict] = []
     with StoreLock(out):
         manifest = prepare_store(plan, out, overwrite)
         done = manifest.done_ids()
@@ -134,13 +120,53 @@ def run(config: RunConfig, overwrite: bool = False, on_done: Progress | None = N
         if on_plan:
             on_plan(pending, manifest.status())
         started = time.perf_counter()
-        summaries = execute(pending, out, plan.recipe, config, on_done, on_start)
+        if pending:  # a finished store starts no cluster
+            for summary in execute(pending, out, plan.job, execution, on_start):
+                summaries.append(summary)
+                if on_done:
+                    on_done(summary)
         elapsed = time.perf_counter() - started
-    ambiguous = sum(s["ambiguous"] for s in summaries)
+    ambiguous = sum(s.get("ambiguous", 0) for s in summaries)
     if ambiguous:
         warnings.warn(f"{ambiguous:,} IUPAC or other non-ACGTN symbols in the sequence were read as N", stacklevel=2)
     status = manifest.status()
     bases = sum(s["bases"] for s in summaries)
-    status.update(tiles_run=len(summaries), bases_run=bases, seconds=round(elapsed, 2),
-                  bases_per_second=round(bases / elapsed, 1) if elapsed > 0 and bases else None)
+    status.update(tiles_run=len(summaries), bases_run=bases, seconds=round(elapsed, 2))
+    if bases:
+        status["bases_per_second"] = round(bases / elapsed, 1)
     return status
+
+
+def run_part(store: Path, part: int, parts: int, threads: int | None = None) -> list[dict]:
+    """Score this part's share (every ``parts``-th tile, from ``part``, 0-based) of a store's
+    pending tiles, inline: the body of one SLURM array task. Tasks own disjoint tiles."""
+    if not 0 <= part < parts:
+        raise StoreError(f"part must be in 0..{parts - 1} (or 1..{parts} with --one-based), got {part}")
+    job = Job.from_attrs(read_identity(store)["job"])
+    job = Job(job.task, job.model.with_threads(threads or job.model.threads or default_threads(1)), job.fasta,
+              job.options)
+    manifest = Manifest(store)
+    done = manifest.done_ids()
+    mine = [t for n, t in enumerate(manifest.tiles()) if n % parts == part and t.id not in done]
+    return [run_tile(str(store), tile, job) for tile in mine]
+
+
+# -- the splice-track product -----------------------------------------------------------------------
+def execution_of(config: RunConfig) -> Execution:
+    return Execution(config.cluster, config.workers, config.cluster_options)
+
+
+def init(config: RunConfig, overwrite: bool = False) -> dict:
+    """Create (or check) a track store and its tile list; return its status."""
+    from .plan import plan_tracks
+
+    return init_plan(plan_tracks(config), Path(config.out), overwrite)
+
+
+def run(config: RunConfig, overwrite: bool = False, on_done: Progress | None = None,
+        on_start: Callable[[str], None] | None = None,
+        on_plan: Callable[[list[Tile], dict], None] | None = None) -> dict:
+    """Run (or resume) a splice-track precompute; return the store's status with throughput figures."""
+    from .plan import plan_tracks
+
+    return run_plan(plan_tracks(config), Path(config.out), execution_of(config), overwrite, on_done, on_start, on_plan)

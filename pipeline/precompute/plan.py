@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -15,21 +15,14 @@ from ..genome.annotation import GeneFilter, read_genes
 from ..genome.contigs import match_contig
 from ..genome.digest import sha256_file
 from ..genome.fasta import Reference
-from ..model.checkpoints import resolve_weights, verify_checkpoint
+from ..model.checkpoints import resolve_weights
 from ..model.config import ModelConfig
-from ..model.ensemble import ensemble_members
-from ..store.layout import FORMAT_VERSION
-from ..store.tile import Tile
+from ..model.spec import ModelSpec
+from ..store.identity import StoreIdentity
+from ..store.layout import FORMAT_VERSION, create_store
+from .driver import Plan
+from .job import Job
 from .tiling import make_tiles
-
-
-@dataclass
-class Plan:
-    genes: pd.DataFrame  # chrom names are the FASTA's
-    tiles: list[Tile]
-    lengths: dict[str, int]  # chromosomes that get a group in the store
-    identity: dict[str, Any]
-    recipe: dict[str, Any]  # what each tile task needs to rebuild its tools
 
 
 def genes_on_reference(genes: pd.DataFrame, reference: Reference) -> pd.DataFrame:
@@ -76,49 +69,49 @@ def _within_sequence(genes: pd.DataFrame, lengths: dict[str, int]) -> pd.DataFra
     return genes[~outside]
 
 
-def plan_run(config: RunConfig) -> Plan:
-    """Read the FASTA index and annotation, cut tiles, and describe the store to make."""
-    config.require("fasta", "annotation", "out")
-    reference = Reference(config.fasta)
-    gene_filter = GeneFilter(config.gene_types, config.tags, (), config.margin)
+def model_spec(config: RunConfig) -> ModelSpec:
+    """The run's ensemble, with weights resolved in the documented order (flag, environment, config file)."""
+    weights = resolve_weights(config.weights_flag, config.weights)
+    return ModelSpec(str(weights.resolve()), config.ensemble, config.engine, config.dtype, config.device,
+                     config.memory_gb, config.threads_per_worker)
+
+
+def plan_genes(config: RunConfig, reference: Reference, gene_filter: GeneFilter | None = None) -> pd.DataFrame:
+    """The annotation's genes that pass the filters, on the FASTA's contigs (and ``chroms``, if given)."""
+    gene_filter = gene_filter or GeneFilter(config.gene_types, config.tags, (), config.margin)
     genes = genes_on_reference(read_genes(config.annotation, gene_filter), reference)
     if config.chroms:
         wanted = {reference.resolve(c) for c in config.chroms}
         genes = genes[genes.chrom.isin(wanted)].reset_index(drop=True)
         if genes.empty:
             raise AnnotationError(f"no genes on chromosomes {', '.join(config.chroms)} after filters")
+    return genes
+
+
+def input_identity(config: RunConfig, reference: Reference, model: ModelSpec) -> dict[str, Any]:
+    """Identity fields shared by every product: ensemble, checkpoints, reference, annotation."""
+    return {"format_version": FORMAT_VERSION, "ensemble": model.ensemble, "compute_dtype": model.dtype,
+            "checkpoints": model.checksums(), "reference": {"digest": reference.digest(), "contigs": reference.lengths},
+            "annotation": {"digest": sha256_file(config.annotation),
+                           "filters": {"gene_types": list(config.gene_types), "tags": list(config.tags),
+                                       "chroms": list(config.chroms), "margin": config.margin}}}
+
+
+def plan_tracks(config: RunConfig) -> Plan:
+    """Read the FASTA index and annotation, cut tiles, and describe the track store to make."""
+    config.require("fasta", "annotation", "out")
+    reference = Reference(config.fasta)
+    genes = plan_genes(config, reference)
     lengths = {c: reference.lengths[c] for c in sorted(genes.chrom.unique(), key=list(reference.lengths).index)}
     tiles = []
     for (chrom, strand), group in genes.groupby(["chrom", "strand"], sort=False):
-        intervals = list(zip(group.start, group.end))
-        tiles += make_tiles(chrom, strand, intervals, lengths[chrom], config.tile_size)
-    weights = resolve_weights(config.weights)
-    model = ModelConfig()
-    checkpoints = {m.name: verify_checkpoint(weights, m.name) for m in ensemble_members(config.ensemble, model)}
-    identity = {
-        "format_version": FORMAT_VERSION,
-        "ensemble": config.ensemble,
-        "compute_dtype": config.dtype,
-        "checkpoints": checkpoints,
-        "reference": {"digest": reference.digest(), "contigs": reference.lengths},
-        "annotation": {
-            "digest": sha256_file(config.annotation),
-            "filters": {"gene_types": list(config.gene_types), "tags": list(config.tags),
-                        "chroms": list(config.chroms), "margin": config.margin},
-        },
-        "tiling": {"tile_size": config.tile_size, "chunk_size": config.chunk_size, "context": model.context},
-        "dtype": config.store_dtype,
-        "inputs": {"fasta": str(Path(config.fasta)), "annotation": str(Path(config.annotation))},
-    }
-    recipe = {
-        "fasta": str(Path(config.fasta).resolve()),
-        "weights": str(weights.resolve()),
-        "ensemble": config.ensemble,
-        "engine": config.engine,
-        "dtype": config.dtype,
-        "device": config.device,
-        "memory_gb": config.memory_gb,
-        "store_dtype": config.store_dtype,
-        "threads": config.threads_per_worker,
-    }
-    return Plan(genes, tiles, lengths, identity, recipe)
+        tiles += make_tiles(chrom, strand, list(zip(group.start, group.end)), lengths[chrom], config.tile_size)
+    model = model_spec(config)
+    identity = StoreIdentity(
+        **input_identity(config, reference, model), kind="track", dtype=config.store_dtype,
+        tiling={"tile_size": config.tile_size, "chunk_size": config.chunk_size, "context": ModelConfig().context})
+    job = Job("pipeline.precompute.task:score_track_tile", model, str(Path(config.fasta).resolve()))
+    inputs = {"fasta": str(Path(config.fasta)), "annotation": str(Path(config.annotation))}
+    create = partial(create_store, identity=identity.to_attrs(), genes=genes, lengths=lengths,
+                     job=job.to_attrs(), inputs=inputs)
+    return Plan(identity, tiles, job, create, {"genes": genes})

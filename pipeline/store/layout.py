@@ -44,11 +44,6 @@ ATTRS = {
         "ensemble's replicates; NaN where the base was not scored",
     },
 }
-# Settings that change stored values; a store made with other values is refused on resume.
-IDENTITY_KEYS = ("format_version", "ensemble", "compute_dtype", "checkpoints", "reference", "annotation", "tiling",
-                 "dtype")
-
-
 def genes_to_attrs(genes: pd.DataFrame) -> dict[str, list]:
     """The gene table as JSON-able columns (exons as comma-joined 0-based starts and ends)."""
     out: dict[str, list] = {}
@@ -70,15 +65,16 @@ def genes_from_attrs(columns: dict[str, list]) -> pd.DataFrame:
 
 
 def create_store(path: Path, identity: dict[str, Any], genes: pd.DataFrame, lengths: dict[str, int],
-                 recipe: dict[str, Any]) -> None:
-    """Write the metadata of an empty store (no data chunks): groups, arrays, coordinates, attributes.
+                 job: dict[str, Any], inputs: dict[str, str]) -> None:
+    """Write the metadata of an empty track store (no data chunks): groups, arrays, coordinates, attributes.
 
-    ``recipe`` (absolute input paths, engine settings) lets a scheduler-free task score tiles from
-    the store path alone.
+    ``job`` (absolute input paths, model settings, the tile task) lets a scheduler-free task score
+    tiles from the store path alone; ``inputs`` are the paths as the user gave them.
     """
     tiling = identity["tiling"]
     root = zarr.create_group(str(path), zarr_format=3, overwrite=False)
-    root.attrs.update({**identity, "software_version": __version__, "genes": genes_to_attrs(genes), "recipe": recipe,
+    root.attrs.update({**identity, "software_version": __version__, "genes": genes_to_attrs(genes), "job": job,
+                       "inputs": inputs,
                        "position": "1-based; index i along 'position' is position i + 1"})
     for chrom, length in lengths.items():
         group = root.create_group(chrom, attributes={"chrom": chrom, "length": length})
@@ -102,20 +98,3 @@ def read_identity(path: Path) -> dict[str, Any]:
     if "format_version" not in attrs:
         raise StoreError(f"{path} is a Zarr store but not a Pangolin splice-track store")
     return attrs
-
-
-def identity_difference(stored: dict[str, Any], wanted: dict[str, Any]) -> str | None:
-    """One line naming the first setting that differs between two identities, or None."""
-    for key in IDENTITY_KEYS:
-        old, new = stored.get(key), wanted.get(key)
-        if old != new:
-            if isinstance(old, dict) and isinstance(new, dict):
-                sub = next(k for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k))
-                return f"{key}.{sub}: store has {_short(old.get(sub))}, this run has {_short(new.get(sub))}"
-            return f"{key}: store has {_short(old)}, this run has {_short(new)}"
-    return None
-
-
-def _short(value: Any) -> str:
-    text = json.dumps(value, sort_keys=True)
-    return text if len(text) <= 60 else text[:57] + "..."

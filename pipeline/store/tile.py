@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 Interval = tuple[int, int]
-STRAND_NAMES = {"+": "plus", "-": "minus"}
+STRAND_NAMES = {"+": "plus", "-": "minus", ".": "both"}  # ".": a tile of both strands
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
 """Variant scoring: the official `pangolin` command's scores and INFO format, its defects fixed."""
 
-from .score import ScoreOptions, score_variants
+from .driver import ScoreJob, score_variants
+from .scorer import ScoreOptions, VariantScorer
 
-__all__ = ["ScoreOptions", "score_variants"]
+__all__ = ["ScoreJob", "ScoreOptions", "VariantScorer", "score_variants"]

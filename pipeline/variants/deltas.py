@@ -46,6 +46,13 @@ def mask(gain: np.ndarray, loss: np.ndarray, sites: np.ndarray) -> tuple[np.ndar
     return gain, loss, ""
 
 
+def masked_gain_loss(delta: np.ndarray, sites: np.ndarray, masked: bool) -> tuple[np.ndarray, np.ndarray, str]:
+    """Gain and loss per position from (tissues, positions) deltas, masked as the official tool does
+    when ``masked``; with the warning it adds for genes without exons."""
+    gain, loss = gain_loss(delta)
+    return mask(gain, loss, sites) if masked else (gain, loss, "")
+
+
 def fmt(value: float) -> str:
     """A score rounded to 2 decimals, as the official output means it (0.81, -0.13, 0.0)."""
     rounded = round(float(value), 2)
@@ -79,3 +86,8 @@ def _site_score(p: int, gain: np.ndarray, loss: np.ndarray) -> str:
         return "NA"
     pair = [loss[p], gain[p]]
     return fmt(pair[int(np.argmax(np.abs(pair)))])
+
+
+def stored_field(gene: str, gain: int, gain_pos: int, loss: int, loss_pos: int, warning: str) -> str:
+    """A gene's bundle from stored hundredths: the same text `gene_field` writes for the scores they round."""
+    return f"{gene}|{gain_pos}:{fmt(gain / 100)}|{loss_pos}:{fmt(loss / 100)}|Warnings:{warning}"

@@ -17,6 +17,8 @@ import pandas as pd
 
 from ..errors import VariantError
 
+_SNV = re.compile(r"^\s*([^:\s]+):([\d,_]+):([A-Za-z]):([A-Za-z])\s*$")
+
 
 @dataclass
 class Record:
@@ -106,3 +108,12 @@ def read_csv(path: str | Path, column_ids: str = "CHROM,POS,REF,ALT") -> tuple[p
         chrom, pos, ref, alt = (str(v) for v in row)
         records.append(parse_vcf_line(n, "\t".join([chrom, pos, ".", ref.upper(), alt.upper()])))
     return frame, records
+
+
+def parse_snv(text: str) -> tuple[str, int, str, str]:
+    """``chr:pos:ref:alt`` (1-based) -> (chrom, pos, REF, ALT); `VariantError` for anything else."""
+    match = _SNV.match(text)
+    if not match or int(match.group(2).replace(",", "").replace("_", "")) < 1:
+        raise VariantError(f"{text!r} is not an SNV as CHROM:POS:REF:ALT (e.g. chr17:43094464:C:T)")
+    chrom, pos, ref, alt = match.groups()
+    return chrom, int(pos.replace(",", "").replace("_", "")), ref.upper(), alt.upper()

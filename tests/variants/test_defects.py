@@ -7,7 +7,9 @@ import gzip
 from pipeline.config import load_config
 from pipeline.genome.fasta import Reference
 from pipeline.precompute.driver import run
-from pipeline.variants.score import ScoreOptions, VariantScorer, load_genes, score_variants
+from pipeline.variants.driver import score_variants
+from pipeline.variants.scorer import ScoreOptions, VariantScorer, load_genes
+from pipeline.variants.stored import StoredReference
 
 from ..conftest import DATA, GOLDEN, WEIGHTS
 from .test_golden_cli import data_lines, info_field
@@ -24,7 +26,8 @@ def score(ensemble, lines, tmp_path, fasta=BRCA_FASTA, gtf=BRCA_GTF, options=Sco
         path.write_bytes(gzip.compress(text.encode()))
     else:
         path.write_text(text)
-    scorer = VariantScorer(ensemble, Reference(fasta), load_genes(gtf, options), options, store)
+    scorer = VariantScorer(ensemble, Reference(fasta), load_genes(gtf, options), options,
+                           StoredReference(store) if store else None)
     counts = score_variants(path, scorer, tmp_path / "out.vcf")
     return data_lines(tmp_path / "out.vcf"), counts
 

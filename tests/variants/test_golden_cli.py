@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from pipeline.genome.fasta import Reference
-from pipeline.variants.score import ScoreOptions, VariantScorer, load_genes, score_variants
+from pipeline.variants.driver import score_variants
+from pipeline.variants.scorer import ScoreOptions, VariantScorer, load_genes
 
 from ..conftest import DATA, GOLDEN
 

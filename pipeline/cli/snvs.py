@@ -1,0 +1,82 @@
+"""The all-SNV store: saturate (build), lookup (answer SNVs)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from . import ConfigOpt, Opt, WeightsOpt, _say, app
+
+
+@app.command()
+def saturate(
+    config: ConfigOpt = None,
+    fasta: Annotated[Optional[str], Opt(help="reference FASTA")] = None,
+    annotation: Annotated[Optional[str], Opt(help="GTF or GFF3 (the one `score` would use)")] = None,
+    out: Annotated[Optional[str], Opt(help="output all-SNV Zarr store")] = None,
+    regions: Annotated[str, Opt(help="exons:N (exons +/- N bases), genes, or a BED file")] = "exons:50",
+    distance: Annotated[int, Opt("--distance", "-d", help="bases either side of each SNV, as `score`")] = 50,
+    mask: Annotated[bool, Opt("--mask/--no-mask", help="the official masking, as `score`")] = True,
+    per_tissue: Annotated[bool, Opt("--per-tissue", help="also store per-tissue P(splice)/usage gain and loss")
+                          ] = False,
+    tags: Annotated[Optional[list[str]], Opt("--tags", help="masking transcripts' tags [Ensembl_canonical]")] = None,
+    chrom: Annotated[Optional[list[str]], Opt("--chrom", help="only these chromosomes (repeatable)")] = None,
+    tile_size: Annotated[int, Opt(help="positions per shard (= one tile of work)")] = 65_536,
+    dtype: Annotated[Optional[str], Opt(help="compute dtype: float32 (equal to `score`), bfloat16")] = None,
+    device: Annotated[Optional[str], Opt(help="cpu or cuda")] = None,
+    workers: Annotated[Optional[int], Opt(help="Dask workers")] = None,
+    cluster: Annotated[Optional[str], Opt(help="local, cuda, slurm, none or tcp://HOST:PORT")] = None,
+    weights: WeightsOpt = None,
+    init_only: Annotated[bool, Opt("--init-only", help="create the store and tile list only (then run-tiles)")
+                         ] = False,
+    overwrite: Annotated[bool, Opt("--overwrite", help="replace a store made with other settings")] = False,
+    quiet: Annotated[bool, Opt("--quiet", help="no progress bar")] = False,
+) -> None:
+    """Precompute every SNV of the chosen regions: what `score` prints for each, looked up without the model."""
+    from ..config import load_config
+    from ..precompute.driver import execution_of, init_plan, run_plan
+    from ..progress import RunProgress
+    from ..snvs.plan import CHUNK_SIZE, SnvOptions, plan_snvs
+
+    cfg = load_config(config, fasta=fasta, annotation=annotation, out=out, chroms=tuple(chrom or ()),
+                      tile_size=tile_size, chunk_size=min(CHUNK_SIZE, tile_size), dtype=dtype, device=device,
+                      workers=workers, cluster=cluster, weights=weights)
+    options = SnvOptions(regions, distance, mask, per_tissue, tuple(tags) if tags else SnvOptions.tags)
+    plan = plan_snvs(cfg, options)
+    if init_only:
+        info = init_plan(plan, Path(cfg.out), overwrite)
+        _say(f"store {cfg.out}: {info['tiles_total']} tiles, {plan.details['snvs']:,} SNVs")
+        return
+    with RunProgress(enabled=not quiet) as progress:
+        status = run_plan(plan, Path(cfg.out), execution_of(cfg), overwrite, progress.advance, progress.dashboard,
+                          progress.plan)
+    status.pop("missing")
+    _say(f"store {cfg.out}: {plan.details['snvs']:,} SNVs; " + ", ".join(f"{k}={v}" for k, v in status.items()))
+
+
+@app.command()
+def lookup(
+    store: Annotated[Path, typer.Argument(help="an all-SNV store made by `saturate`")],
+    snvs: Annotated[Optional[list[str]], typer.Argument(help="CHROM:POS:REF:ALT (1-based), any number")] = None,
+    vcf: Annotated[Optional[Path], Opt(help="annotate this VCF instead (needs --out)")] = None,
+    out: Annotated[Optional[Path], Opt(help="output VCF for --vcf")] = None,
+) -> None:
+    """Scores of SNVs from an all-SNV store, as `score` writes them (no model, no weights)."""
+    from ..snvs.annotate import REASONS, annotate_vcf, lookup_strings
+    from ..store.snv_reader import SnvReader
+
+    reader = SnvReader(store)
+    if vcf is not None:
+        if out is None:
+            raise typer.BadParameter("--vcf needs --out FILE", param_hint="--out")
+        counts = annotate_vcf(reader, vcf, out)
+        answered = counts.pop("from_store", 0)
+        _say(f"{answered} SNV allele(s) answered from {store}; not answered: "
+             + (", ".join(f"{n} {k} ({REASONS.get(k, k)})" for k, n in sorted(counts.items())) or "none"))
+        return
+    if not snvs:
+        raise typer.BadParameter("give SNVs as CHROM:POS:REF:ALT or --vcf FILE", param_hint="SNVS")
+    for text, value, reason in lookup_strings(reader, snvs):
+        typer.echo(f"{text}\t{value if value is not None else 'NA'}\t{reason or ''}".rstrip("\t"))

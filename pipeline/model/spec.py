@@ -1,0 +1,68 @@
+"""`ModelSpec`: how to load an ensemble, as a small frozen value that travels to workers.
+
+Precompute tiles, variant scoring and ``predict`` all describe their model with one `ModelSpec`;
+each process loads an ensemble once per spec (`ModelSpec.load`, cached), so a Dask worker, an array
+task or the CLI process pays for the checkpoints once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..errors import ConfigError
+from .checkpoints import verify_checkpoint
+from .config import ModelConfig
+from .engine import ENGINES
+from .ensemble import DTYPES, ENSEMBLES, Ensemble, ensemble_members, load_ensemble
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """An ensemble to load: which checkpoints (``weights``: a resolved directory), engine, dtype and
+    device, the activation memory budget, and the torch threads of the process that runs it."""
+
+    weights: str
+    ensemble: str = "official"
+    engine: str = "fast"
+    dtype: str = "float32"
+    device: str = "cpu"
+    memory_gb: float = 2.0
+    threads: int | None = None
+
+    def __post_init__(self) -> None:
+        for key, allowed in (("ensemble", ENSEMBLES), ("engine", ENGINES), ("dtype", tuple(DTYPES))):
+            if getattr(self, key) not in allowed:
+                raise ConfigError(f"{key} must be one of {', '.join(allowed)}; got {getattr(self, key)!r}")
+
+    def with_threads(self, threads: int | None) -> ModelSpec:
+        return dataclasses.replace(self, threads=threads)
+
+    def checksums(self) -> dict[str, str]:
+        """SHA-256 of each checkpoint of the ensemble, verified (without loading the networks)."""
+        return {m.name: verify_checkpoint(Path(self.weights), m.name)
+                for m in ensemble_members(self.ensemble, ModelConfig())}
+
+    def load(self) -> Ensemble:
+        """This process's ensemble for the spec (loaded on first use, then cached)."""
+        return _load(self)
+
+    def to_attrs(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_attrs(cls, attrs: dict[str, Any]) -> ModelSpec:
+        return cls(**attrs)
+
+
+@lru_cache(maxsize=2)
+def _load(spec: ModelSpec) -> Ensemble:
+    if spec.threads:
+        torch.set_num_threads(spec.threads)
+    return load_ensemble(spec.ensemble, spec.weights, device=spec.device, dtype=spec.dtype, engine=spec.engine,
+                         memory_gb=spec.memory_gb)

@@ -1,0 +1,34 @@
+"""Tile kernels: pure functions from an ensemble and sequence windows to stored arrays.
+
+No Zarr, paths or Dask here: the task around a kernel reads the sequence, calls it and writes
+what it returns (see task.py).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..genome.encode import one_hot
+from ..model import Ensemble
+from ..store.tile import Tile
+
+
+def track_kernel(ensemble: Ensemble, tile: Tile, windows: list[tuple[int, int]], sequences: list[str]
+                 ) -> dict[str, np.ndarray]:
+    """Per-base P(splice) and usage of the tile's segments (NaN elsewhere), (tile length, tissues).
+
+    ``sequences[i]`` is window ``windows[i]`` (0-based output range) with the model's context on
+    both sides.
+    """
+    p_index, usage_index = ensemble.config.p_splice_channels, ensemble.config.usage_channels
+    length = tile.end - tile.start
+    p_splice = np.full((length, len(p_index)), np.nan, dtype=np.float32)
+    usage = np.full((length, len(usage_index)), np.nan, dtype=np.float32)
+    for (win_start, win_end), seq in zip(windows, sequences):
+        scores = ensemble.score_onehot(one_hot(seq), tile.strand)
+        for seg_start, seg_end in tile.segments:
+            if win_start <= seg_start and seg_end <= win_end:
+                rows = scores[seg_start - win_start : seg_end - win_start]
+                p_splice[seg_start - tile.start : seg_end - tile.start] = rows[:, p_index]
+                usage[seg_start - tile.start : seg_end - tile.start] = rows[:, usage_index]
+    return {"p_splice": p_splice, "usage": usage}

@@ -1,0 +1,73 @@
+"""Answering SNVs from an all-SNV store alone: `lookup` strings and VCF annotation, no model, no FASTA."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+from ..errors import VariantError
+from ..store.snv_reader import SnvReader
+from ..variants.deltas import stored_field
+from ..variants.output import ChunkResult, VariantOutput
+from ..variants.records import parse_snv, read_vcf
+
+REASONS = {"not_in_store": "contig or position not in the store (outside its regions)",
+           "ref_mismatch": "REF differs from the store's reference base", "not_snv": "not a single-base substitution",
+           "malformed": "not CHROM:POS:REF:ALT"}
+
+
+def info_value(reader: SnvReader, chrom: str, pos: int, ref: str, alt: str) -> tuple[str | None, str | None]:
+    """(the INFO value `score` writes, None) or (None, reason)."""
+    summaries, reason = reader.lookup(chrom, pos, ref, alt)
+    if summaries is None:
+        return None, reason
+    return ",".join(stored_field(s.gene_id, s.gain, s.gain_pos, s.loss, s.loss_pos, s.warning)
+                    for s in summaries), None
+
+
+def lookup_strings(reader: SnvReader, snvs: list[str]) -> list[tuple[str, str | None, str | None]]:
+    """Per ``chr:pos:ref:alt`` string: (string, INFO value or None, reason or None)."""
+    rows = []
+    for text in snvs:
+        try:
+            chrom, pos, ref, alt = parse_snv(text)
+        except VariantError:
+            rows.append((text, None, "malformed"))
+            continue
+        rows.append((text, *info_value(reader, chrom, pos, ref, alt)))
+    return rows
+
+
+def annotate_vcf(reader: SnvReader, vcf: Path, out: Path, batch: int = 10_000,
+                 on_records: Callable[[int], None] | None = None,
+                 on_chunk: Callable[[int], None] | None = None) -> Counter:
+    """Copy ``vcf`` to ``out`` with ``Pangolin=`` for every SNV the store holds and ``PangolinSkipped=``
+    (with the reason) for the rest; return counts by outcome."""
+    header, records = read_vcf(vcf)
+    records = list(records)
+    output = VariantOutput(out, records, header, None)
+    counts: Counter = Counter()
+    if on_records:
+        on_records(len(records))
+    for first in range(0, len(records), batch):
+        result = ChunkResult()
+        for index in range(first, min(first + batch, len(records))):
+            record = records[index]
+            multi = len(record.alts) > 1
+            for alt in record.alts if not record.error else []:
+                value, reason = info_value(reader, record.chrom, record.pos, record.ref, alt)
+                if value is not None:
+                    result.values[index].append(f"{alt}/{value.replace(',', f',{alt}/')}" if multi else value)
+                else:
+                    result.skipped[index].append(f"{alt}/{reason}" if multi else reason)
+                result.counts[reason or "from_store"] += 1
+            if record.error:
+                result.skipped[index].append(record.error)
+                result.counts[record.error] += 1
+        output.add(first, min(batch, len(records) - first), result)
+        counts.update(result.counts)
+        if on_chunk:
+            on_chunk(min(batch, len(records) - first))
+    output.close()
+    return counts

@@ -1,0 +1,69 @@
+"""One tile of an all-SNV store: read its blocks of sequence, run the kernel, write the shard."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import zarr
+
+from ..genome.encode import count_ambiguous, one_hot
+from ..model.config import ModelConfig
+from ..precompute.job import Job, cached_reference
+from ..store.layout import genes_from_attrs
+from ..store.snv_layout import NO_POS, NO_SCORE
+from ..store.tile import Tile
+from ..store.writes import write_values
+from ..variants.scorer import annotated_sites
+from .kernel import GeneSites, snv_kernel
+
+FILL = {"gene": -1, "gain": NO_SCORE, "loss": NO_SCORE, "gain_pos": NO_POS, "loss_pos": NO_POS,
+        "tissue_delta": np.nan, "tissue_delta_pos": NO_POS}
+BLOCK = 1_000  # positions per kernel call: bounds the (SNVs x 2d+1 x 12) deltas held at once
+
+
+@lru_cache(maxsize=2)
+def gene_sites(store: str) -> dict[str, list[GeneSites]]:
+    """Per chromosome, the store's genes in the official order (plus strand first, then by start)."""
+    genes = genes_from_attrs(zarr.open_group(store, mode="r").attrs["genes"])
+    by_chrom: dict[str, list[GeneSites]] = {}
+    for row, gene in genes.sort_values(["strand", "start"], kind="stable").iterrows():
+        by_chrom.setdefault(gene.chrom, []).append(GeneSites(int(row), gene.strand, int(gene.start), int(gene.end),
+                                                             annotated_sites(gene)))
+    return by_chrom
+
+
+def blocks(segments: tuple[tuple[int, int], ...], size: int) -> list[tuple[int, int]]:
+    return [(s, min(s + size, end)) for start, end in segments for s in range(start, end, size)]
+
+
+def score_snv_tile(store: Path, tile: Tile, job: Job) -> dict[str, Any]:
+    """Every SNV of the tile's segments, summarised per gene, written into the tile's shard."""
+    ensemble, reference = job.model.load(), cached_reference(job.fasta)
+    d, slots, per_tissue = job.options["distance"], job.options["slots"], job.options["per_tissue"]
+    flank = ModelConfig().flank
+    genes = gene_sites(str(store)).get(tile.chrom, [])
+    length = tile.end - tile.start
+    arrays: dict[str, np.ndarray] = {"ref": np.zeros(length, dtype=np.uint8)}
+    ambiguous = snvs = 0
+    for start, end in blocks(tile.segments, BLOCK):
+        seq = reference.fetch(tile.chrom, start - d - flank, end + d + flank)
+        ref_bases = seq[d + flank : d + flank + end - start].upper().encode()
+        ambiguous += count_ambiguous(ref_bases)
+        inside = [g for g in genes if g.start < end and start < g.end]
+        values = snv_kernel(ensemble, start, ref_bases, one_hot(seq), inside, slots, d, job.options["mask"],
+                            per_tissue)
+        for name, block in values.items():
+            if name not in arrays:
+                arrays[name] = np.full((length, *block.shape[1:]), FILL[name], dtype=block.dtype)
+            arrays[name][start - tile.start : end - tile.start] = block
+        scored = np.frombuffer(ref_bases, dtype=np.uint8).copy()
+        scored[~np.isin(scored, np.frombuffer(b"ACGT", dtype=np.uint8))] = 0
+        arrays["ref"][start - tile.start : end - tile.start] = scored
+        snvs += 3 * int(np.count_nonzero(scored))
+    for name, values in arrays.items():
+        write_values(store, f"{tile.chrom}/{name}", (slice(tile.start, tile.end),), values)
+    return {"snvs": snvs, "ambiguous": ambiguous}
+

@@ -1,0 +1,76 @@
+"""Zarr layout of an all-SNV store.
+
+One group per chromosome; ``position`` is implicit (index i is 1-based position i + 1), ``alt`` is
+A, C, G, T (the REF base's slot stays empty) and ``slot`` is the k-th gene containing the position,
+in the official order (plus-strand genes first, then by start)::
+
+    chr17/ref        (position,)              uint8   REF base (ASCII) where SNVs are stored, else 0
+    chr17/gene       (position, slot)         int32   row of the root attribute ``genes``, -1 = none
+    chr17/gain       (position, alt, slot)    int8    official gain x 100 (2 decimals, exact), -128 = none
+    chr17/gain_pos   (position, alt, slot)    int16   its offset from the SNV (bases, -d..d)
+    chr17/loss, chr17/loss_pos                        the same for the loss
+    chr17/tissue_delta      (position, alt, slot, tissue, stat)  float16  with --per-tissue: stat =
+    chr17/tissue_delta_pos                                       p_splice_gain, p_splice_loss,
+                                                                 usage_gain, usage_loss (unmasked)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import zarr
+from zarr.codecs import ZstdCodec
+
+from .. import __version__
+from ..model.config import TISSUES
+from .layout import genes_to_attrs
+
+ALTS = ("A", "C", "G", "T")
+STATS = ("p_splice_gain", "p_splice_loss", "usage_gain", "usage_loss")
+NO_SCORE = -128  # fill of the int8 hundredths
+NO_POS = -32768
+OFFICIAL = {"gain": "int8", "gain_pos": "int16", "loss": "int8", "loss_pos": "int16"}
+DESCRIPTIONS = {
+    "ref": "REF base (ASCII code) at positions whose SNVs are stored; 0 elsewhere",
+    "gene": "row of the root attribute 'genes' for each gene containing the position (official order); -1 = none",
+    "gain": "largest P(splice) increase over tissues within distance, masked as `score`, x 100 (exact 2 decimals)",
+    "gain_pos": "offset of the gain from the SNV, bases (negative = upstream in genome order)",
+    "loss": "largest P(splice) decrease over tissues within distance, masked as `score`, x 100 (exact 2 decimals)",
+    "loss_pos": "offset of the loss from the SNV, bases",
+    "tissue_delta": "per tissue: P(splice) and usage gain and loss (unmasked, as `score --table`)",
+    "tissue_delta_pos": "offsets of tissue_delta from the SNV, bases",
+}
+
+
+def create_snv_store(path: Path, identity: dict[str, Any], genes: pd.DataFrame, lengths: dict[str, int],
+                     slots: int, job: dict[str, Any], inputs: dict[str, str]) -> None:
+    """Write the metadata of an empty all-SNV store: groups, arrays, coordinate labels, attributes."""
+    tiling, per_tissue = identity["tiling"], identity["settings"]["per_tissue"]
+    root = zarr.create_group(str(path), zarr_format=3, overwrite=False)
+    root.attrs.update({**identity, "software_version": __version__, "genes": genes_to_attrs(genes), "job": job,
+                       "inputs": inputs, "position": "1-based; index i along 'position' is position i + 1"})
+    chunk, shard = tiling["chunk_size"], tiling["tile_size"]
+
+    def array(group, name, tail: tuple[int, ...], dims: tuple[str, ...], dtype: str, fill) -> None:
+        group.create_array(name, shape=(length, *tail), dtype=dtype, fill_value=fill, chunks=(chunk, *tail),
+                           shards=(shard, *tail), compressors=[ZstdCodec(level=3)], dimension_names=dims,
+                           attributes={"description": DESCRIPTIONS[name]})
+
+    for chrom, length in lengths.items():
+        group = root.create_group(chrom, attributes={"chrom": chrom, "length": length})
+        array(group, "ref", (), ("position",), "uint8", 0)
+        array(group, "gene", (slots,), ("position", "slot"), "int32", -1)
+        for name, dtype in OFFICIAL.items():
+            array(group, name, (len(ALTS), slots), ("position", "alt", "slot"), dtype,
+                  NO_SCORE if dtype == "int8" else NO_POS)
+        if per_tissue:
+            dims = ("position", "alt", "slot", "tissue", "stat")
+            tail = (len(ALTS), slots, len(TISSUES), len(STATS))
+            array(group, "tissue_delta", tail, dims, "float16", np.nan)
+            array(group, "tissue_delta_pos", tail, dims, "int16", NO_POS)
+        for dim, labels in (("alt", ALTS), ("tissue", TISSUES), ("stat", STATS)):
+            coord = group.create_array(dim, shape=(len(labels),), dtype=str, dimension_names=(dim,))
+            coord[:] = np.array(labels, dtype=object)

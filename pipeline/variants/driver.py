@@ -1,0 +1,165 @@
+"""Scoring a VCF or CSV end to end: read records, score runs of them here or on Dask workers, write in order.
+
+Records go in runs of ``batch`` (file order keeps nearby variants together, so they share reference
+passes). A `ScoreJob` is small and hashable: it travels to Dask workers, each of which builds its
+scorer once (`cached_scorer`).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from pathlib import Path
+
+from ..errors import VariantError
+from ..genome.fasta import Reference
+from ..model.spec import ModelSpec
+from ..store.snv_reader import SnvReader
+from .output import ChunkResult, VariantOutput
+from .records import Record, read_csv, read_vcf
+from .scorer import SKIP_REASONS, ScoreOptions, VariantScorer, load_genes
+from .stored import StoredReference, check_snv_store, check_store
+
+
+@dataclass(frozen=True)
+class ScoreJob:
+    """How to build a `VariantScorer`: inputs, options, model, and an optional store of reference scores."""
+
+    fasta: str
+    annotation: str
+    options: ScoreOptions
+    model: ModelSpec | None  # None: every variant must be answered by ``snv_store``
+    store: str | None = None  # track store of reference scores, checked once by `score_file`
+    snv_store: str | None = None  # all-SNV store answering SNVs, checked once by `score_file`
+
+    def build(self) -> VariantScorer:
+        stored = StoredReference(self.store) if self.store else None
+        snv_store = SnvReader(self.snv_store) if self.snv_store else None
+        return VariantScorer(self.model, Reference(self.fasta), load_genes(self.annotation, self.options),
+                             self.options, stored, snv_store)
+
+
+@lru_cache(maxsize=1)
+def cached_scorer(job: ScoreJob) -> VariantScorer:
+    return job.build()
+
+
+def score_chunk(scorer: VariantScorer | ScoreJob, chunk: list[tuple[int, Record]], table: bool) -> ChunkResult:
+    """Score records (index, record) together, sharing reference passes between nearby ones."""
+    if isinstance(scorer, ScoreJob):
+        scorer = cached_scorer(scorer)
+    result = ChunkResult()
+    records = dict(chunk)
+    alleles = []
+    for index, record in chunk:
+        stored = scorer.from_snv_store(record)
+        if stored is not None:
+            for alt, value in zip(record.alts, stored):
+                _add_value(result, index, record, alt.upper(), value)
+            result.counts["from_store"] += len(stored)
+            continue
+        ok, bad = scorer.prepare(index, record)
+        alleles += ok
+        multi = len(record.alts) > 1
+        for k, reason in bad:
+            result.skipped[index].append(f"{record.alts[k]}/{reason}" if multi and k >= 0 else reason)
+            result.counts[reason] += 1
+    for a, scores in zip(alleles, scorer.compute(alleles)):
+        _add_value(result, a.record, records[a.record], a.alt, scorer.info_value(a, scores))
+        if table:
+            result.rows += scorer.table_rows(a, records[a.record], scores)
+    return result
+
+
+def _add_value(result: ChunkResult, index: int, record: Record, alt: str, value: str) -> None:
+    """One ALT's INFO value; in multi-allelic records each gene's bundle is prefixed ``ALT/``."""
+    multi = len(record.alts) > 1
+    result.values[index].append(f"{alt}/{value.replace(',', f',{alt}/')}" if multi else value)
+    result.counts["scored"] += 1
+
+
+def read_records(variants: Path, column_ids: str):
+    """(records, VCF header or None, CSV frame or None)."""
+    if variants.suffix.lower() == ".csv":
+        frame, records = read_csv(variants, column_ids)
+        return records, None, frame
+    header, records = read_vcf(variants)
+    return list(records), header, None
+
+
+def score_variants(variants: str | Path, scorer: VariantScorer | ScoreJob, out: str | Path,
+                   table: str | Path | None = None, batch: int = 256, client=None,
+                   on_records: Callable[[int], None] | None = None,
+                   on_chunk: Callable[[int], None] | None = None) -> Counter:
+    """Score a VCF (or CSV) into ``out`` (and optionally a per-tissue table); return counts by outcome.
+
+    Records are scored here, or given a Dask ``client`` and a `ScoreJob`, on its workers; either way
+    they are written in input order as they complete. An interruption leaves ``OUT.partial`` with the
+    records done so far.
+
+    Raises
+    ------
+    VariantError
+        If ``out`` cannot be written (before any scoring), or if no allele at all could be scored.
+    """
+    variants, out = Path(variants), Path(out)
+    records, header, frame = read_records(variants, scorer.options.column_ids)
+    output = VariantOutput(out, records, header, frame, Path(table) if table else None)
+    chunks = [list(enumerate(records[b : b + batch], start=b)) for b in range(0, len(records), batch)]
+    if on_records:
+        on_records(len(records))
+    counts: Counter = Counter()
+    try:
+        for n, result in _results(scorer, chunks, bool(table), client):
+            output.add(chunks[n][0][0], len(chunks[n]), result)
+            counts.update(result.counts)
+            if on_chunk:
+                on_chunk(len(chunks[n]))
+    except KeyboardInterrupt:
+        raise KeyboardInterrupt(output.abandon()) from None
+    output.close()
+    if records and not counts["scored"]:
+        reason, n = max(((k, v) for k, v in counts.items()), key=lambda kv: kv[1])
+        raise VariantError(f"none of {len(records)} record(s) was scored; most ({n}) were {reason} "
+                           f"({SKIP_REASONS.get(reason, reason)}); output written to {out}")
+    return counts
+
+
+def _results(scorer: VariantScorer | ScoreJob, chunks: list[list[tuple[int, Record]]], table: bool,
+             client) -> Iterator[tuple[int, ChunkResult]]:
+    if client is None:
+        return ((n, score_chunk(scorer, chunk, table)) for n, chunk in enumerate(chunks))
+    from distributed import as_completed
+
+    if not isinstance(scorer, ScoreJob):
+        raise TypeError("scoring on Dask workers needs a ScoreJob")
+    futures = {client.submit(score_chunk, scorer, chunk, table, pure=False, retries=2): n
+               for n, chunk in enumerate(chunks)}
+    return ((futures[f], f.result()) for f in as_completed(futures))
+
+
+def score_file(variants: str | Path, job: ScoreJob, out: str | Path, table: str | Path | None = None,
+               batch: int = 256, cluster: str = "none", workers: int = 1,
+               on_records: Callable[[int], None] | None = None,
+               on_chunk: Callable[[int], None] | None = None) -> Counter:
+    """`score_variants` with every input checked here first, inline (``cluster="none"``) or on a Dask
+    cluster of ``workers``; warns once per reason with the count of alleles not scored."""
+    scorer = cached_scorer(job)  # reads the FASTA index and the annotation before any worker starts
+    if job.store:
+        check_store(job.store, job.model.checksums(), job.model.ensemble, scorer.reference.digest())
+    if job.snv_store:
+        check_snv_store(scorer.snv_store, job.options, job.annotation, scorer.reference.digest(), table is not None)
+    if cluster == "none":
+        counts = score_variants(variants, scorer, out, table, batch, None, on_records, on_chunk)
+    else:
+        from ..precompute.cluster import default_threads, make_client
+
+        job = replace(job, model=job.model.with_threads(default_threads(workers)))
+        with make_client(cluster, workers) as client:
+            counts = score_variants(variants, job, out, table, batch, client, on_records, on_chunk)
+    for reason, n in sorted((k, v) for k, v in counts.items() if k not in ("scored", "from_store")):
+        warnings.warn(f"{n} allele(s) not scored: {reason} ({SKIP_REASONS.get(reason, reason)})", stacklevel=2)
+    return counts

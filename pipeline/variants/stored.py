@@ -1,0 +1,74 @@
+"""Reference scores read from a precomputed track store instead of computed."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import VariantError
+from ..genome.digest import sha256_file
+from ..model.config import ModelConfig
+from ..store import open_chrom, read_identity
+from ..store.snv_reader import SnvReader
+from .scorer import ScoreOptions
+
+MODEL = ModelConfig()
+
+
+def check_store(path: str | Path, checksums: dict[str, str], ensemble: str, fasta_digest: str) -> None:
+    """Refuse a store made with another ensemble or reference (checked once, in the driver process)."""
+    identity = read_identity(Path(path))
+    if identity["ensemble"] != ensemble or identity["checkpoints"] != checksums:
+        raise VariantError(f"store {path} was made with ensemble {identity['ensemble']}, not {ensemble}")
+    if identity["reference"]["digest"] != fasta_digest:
+        raise VariantError(f"store {path} was made from another reference FASTA")
+    if identity["dtype"] != "float32":
+        warnings.warn(f"store {path} holds {identity['dtype']} scores: deltas may differ from a fresh "
+                      "float32 computation by up to 1e-3", stacklevel=3)
+
+
+def check_snv_store(reader: SnvReader, options: ScoreOptions, annotation: str, fasta_digest: str,
+                    table: bool) -> None:
+    """Refuse an all-SNV store whose answers would differ from computing (other options or inputs)."""
+    settings, identity = reader.settings, reader.identity
+    wanted = {"distance": options.distance, "mask": options.mask, "tags": list(options.tags)}
+    for key, value in wanted.items():
+        if settings[key] != value:
+            raise VariantError(f"all-SNV store {reader.path} was made with {key}={settings[key]}, this run has "
+                               f"{value}: its answers would differ; rerun with the store's options or without it")
+    if options.score_cutoff is not None or options.score_exons or table:
+        raise VariantError("--snv-store answers the default output only: drop --score-cutoff, --score-exons "
+                           "and --table, or drop --snv-store")
+    if identity.reference["digest"] != fasta_digest:
+        raise VariantError(f"all-SNV store {reader.path} was made from another reference FASTA")
+    if identity.annotation["digest"] != sha256_file(annotation):
+        raise VariantError(f"all-SNV store {reader.path} was made from another annotation than {annotation}")
+
+
+class StoredReference:
+    """Reads (12, end - start) reference scores of a strand from a track store (per-chromosome datasets cached)."""
+
+    def __init__(self, path: str | Path):
+        self.path = path
+        self.cache: dict[str, object] = {}
+
+    def read(self, chrom: str, strand: str, start: int, end: int) -> np.ndarray | None:
+        """(end - start, 12) genome order with P(splice) and usage filled, or None if any base is unscored."""
+        if chrom not in self.cache:
+            try:
+                self.cache[chrom] = open_chrom(self.path, chrom)
+            except (KeyError, FileNotFoundError, ValueError):
+                self.cache[chrom] = None
+        ds = self.cache[chrom]
+        if ds is None or start < 0 or end > ds.sizes["position"]:
+            return None
+        window = dict(position=slice(start, end))
+        p_splice = ds.p_splice.sel(strand=strand).isel(**window).values.astype(np.float32)
+        if np.isnan(p_splice).any():
+            return None
+        out = np.zeros((end - start, MODEL.n_channels), dtype=np.float32)
+        out[:, MODEL.p_splice_channels] = p_splice
+        out[:, MODEL.usage_channels] = ds.usage.sel(strand=strand).isel(**window).values.astype(np.float32)
+        return out
