@@ -11,7 +11,7 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev,slurm]'
 	touch $@
 
-.PHONY: install run test bench
+.PHONY: install run test test-fast bench
 install: $(BIN)/.installed
 
 run: $(BIN)/.installed  ## precompute the built-in example (GRCh38 chr22 region) into example.zarr
@@ -19,6 +19,9 @@ run: $(BIN)/.installed  ## precompute the built-in example (GRCh38 chr22 region)
 
 test: $(BIN)/.installed  ## the test suite (real weights and data from ../shared)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+test-fast: $(BIN)/.installed  ## for development: skips tests marked slow, slurm or gpu
+	$(BIN)/python -m pytest -q -m "not slow and not slurm and not gpu" $(PYTEST_ARGS)
 
 bench: $(BIN)/.installed  ## engine benchmark: reference vs fast, float32 and bfloat16
 	$(BIN)/pangolin-pipeline bench

@@ -13,6 +13,16 @@ SHARED = Path(os.environ.get("PANGOLIN_SHARED", REPO.parent / "shared"))
 WEIGHTS = Path(os.environ.get("PANGOLIN_WEIGHTS", SHARED / "weights" / "pangolin-v2"))
 DATA = SHARED / "data"
 GOLDEN = SHARED / "golden"
+TWO_GENES = REPO / "tests" / "data" / "two_genes.gtf"  # one short chr22 gene per strand
+
+
+def two_gene_config(out, **overrides):
+    """The run config most precompute tests use: two short chr22 genes in 1 kb tiles, inline."""
+    from pipeline.config import load_config
+
+    values = dict(fasta=str(DATA / "grch38-chr22" / "chr22.fa.gz"), annotation=str(TWO_GENES), out=str(out),
+                  weights=str(WEIGHTS), tile_size=1024, chunk_size=256, cluster="none")
+    return load_config(None, **{**values, **overrides})
 
 
 @pytest.fixture(scope="session")
@@ -56,11 +66,8 @@ def get_ensemble(weights_dir):
 @pytest.fixture(scope="session")
 def small_store(tmp_path_factory, weights_dir) -> Path:
     """A float16 store of two short chr22 genes (one per strand), in 1 kb tiles (shared, read-only)."""
-    from pipeline.config import load_config
     from pipeline.precompute.driver import run
 
     out = tmp_path_factory.mktemp("small") / "store.zarr"
-    run(load_config(None, fasta=str(DATA / "grch38-chr22" / "chr22.fa.gz"), weights=str(weights_dir),
-                    annotation=str(REPO / "tests" / "data" / "two_genes.gtf"), out=str(out),
-                    tile_size=1024, chunk_size=256, cluster="none"))
+    run(two_gene_config(out))
     return out

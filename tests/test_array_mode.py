@@ -5,18 +5,15 @@ from __future__ import annotations
 import numpy as np
 import zarr
 
-from pipeline.config import load_config
 from pipeline.precompute.driver import init, run_part
 
-from .conftest import DATA, REPO, WEIGHTS
+from .conftest import two_gene_config
 from .test_bad_input import cli
 
 
 def test_parts_cover_all_tiles_and_equal_a_normal_run(tmp_path, small_store, monkeypatch, capsys):
     out = tmp_path / "array.zarr"
-    config = load_config(None, fasta=str(DATA / "grch38-chr22" / "chr22.fa.gz"), weights=str(WEIGHTS),
-                         annotation=str(REPO / "tests" / "data" / "two_genes.gtf"), out=str(out),
-                         tile_size=1024, chunk_size=256, cluster="none")
+    config = two_gene_config(out)
     status = init(config)
     assert status["tiles_done"] == 0 and status["tiles_total"] > 2
     code, err = cli(monkeypatch, capsys, "finalize", out)

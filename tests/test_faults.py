@@ -12,11 +12,10 @@ import numpy as np
 import pytest
 import zarr
 
-from pipeline.config import load_config
 from pipeline.errors import StoreLocked
 from pipeline.precompute.driver import run
 
-from .conftest import DATA, REPO, WEIGHTS
+from .conftest import DATA, REPO, WEIGHTS, two_gene_config
 
 ARGS = ["--fasta", DATA / "grch38-chr22" / "chr22.fa.gz", "--annotation", REPO / "tests" / "data" / "two_genes.gtf",
         "--weights", WEIGHTS, "--tile-size", 1024, "--chunk-size", 256, "--cluster", "none", "--quiet"]
@@ -69,8 +68,7 @@ def test_second_run_on_same_store_is_refused(tmp_path):
     process = start_run(out)
     try:
         wait_for(lambda: (out / "_tiles" / "done" / "lock.json").exists())
-        config = load_config(None, fasta=str(ARGS[1]), annotation=str(ARGS[3]), weights=str(WEIGHTS), out=str(out),
-                             tile_size=1024, chunk_size=256, cluster="none")
+        config = two_gene_config(out)
         with pytest.raises(StoreLocked, match=rf"in use by pid {process.pid} on {os.uname().nodename} since"):
             run(config)
     finally:
@@ -86,11 +84,9 @@ def test_killed_worker_tile_is_rerun_and_store_identical(tmp_path):
 
     import psutil
 
-    settings = dict(fasta=str(ARGS[1]), annotation=str(ARGS[3]), weights=str(WEIGHTS), tile_size=1024,
-                    chunk_size=256, cluster="local", workers=2)
-    run(load_config(None, out=str(tmp_path / "uninterrupted.zarr"), **settings))
+    run(two_gene_config(tmp_path / "uninterrupted.zarr", cluster="local", workers=2))
     out = tmp_path / "worker.zarr"
-    config = load_config(None, out=str(out), **settings)
+    config = two_gene_config(out, cluster="local", workers=2)
     result: dict = {}
     thread = threading.Thread(target=lambda: result.update(run(config)))
     thread.start()

@@ -8,10 +8,9 @@ import pytest
 import torch
 import zarr
 
-from pipeline.config import load_config
 from pipeline.precompute.driver import run
 
-from .conftest import DATA, REPO
+from .conftest import two_gene_config
 from .model.test_golden import WINDOWS, golden_ensemble
 
 pytestmark = [pytest.mark.gpu,
@@ -34,8 +33,6 @@ def test_cuda_cluster_equals_inline(tmp_path, weights_dir):
     stores = {}
     for cluster in ("none", "cuda"):
         out = tmp_path / f"{cluster}.zarr"
-        run(load_config(None, fasta=str(DATA / "grch38-chr22" / "chr22.fa.gz"), weights=str(weights_dir),
-                        annotation=str(REPO / "tests" / "data" / "two_genes.gtf"), out=str(out),
-                        tile_size=1024, chunk_size=256, cluster=cluster, device="cuda", dtype="float32"))
+        run(two_gene_config(out, cluster=cluster, device="cuda", dtype="float32"))
         stores[cluster] = zarr.open_array(str(out), path="chr22/p_splice")[:, 32048000:32154000]
     assert np.array_equal(stores["none"], stores["cuda"], equal_nan=True)

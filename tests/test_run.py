@@ -6,13 +6,12 @@ import numpy as np
 import pytest
 import zarr
 
-from pipeline.config import load_config
 from pipeline.errors import StoreError
 from pipeline.genome.fasta import Reference
 from pipeline.precompute.driver import run
 from pipeline.store import open_chrom, open_store
 
-from .conftest import DATA, REPO, WEIGHTS
+from .conftest import DATA, REPO, two_gene_config
 
 FASTA = DATA / "grch38-chr22" / "chr22.fa.gz"
 GTF = REPO / "tests" / "data" / "two_genes.gtf"
@@ -20,10 +19,7 @@ TISSUE_CHANNELS = [1, 4, 7, 10]
 
 
 def config(tmp_path, name="store.zarr", **overrides):
-    values = dict(fasta=str(FASTA), annotation=str(GTF), out=str(tmp_path / name), weights=str(WEIGHTS), tile_size=1024,
-                  chunk_size=256, cluster="none")
-    values.update(overrides)
-    return load_config(None, **values)
+    return two_gene_config(tmp_path / name, **overrides)
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ file has no gene features.
 
 from __future__ import annotations
 
-import gzip
 import os
 import tempfile
 import warnings
@@ -21,6 +20,7 @@ import pandas as pd
 import pyranges as pr
 
 from ..errors import AnnotationError
+from .files import open_text
 
 # How features of one gene or transcript combine into its span.
 SPAN = {"chrom": ("chrom", "first"), "strand": ("strand", "first"), "start": ("start", "min"), "end": ("end", "max"),
@@ -49,17 +49,11 @@ class GeneFilter:
             raise AnnotationError(f"margin must be >= 0 bases, got {self.margin}")
 
 
-def _open_text(path: Path):
-    with open(path, "rb") as probe:
-        gzipped = probe.read(2) == b"\x1f\x8b"
-    return gzip.open(path, "rt") if gzipped else open(path)
-
-
 def _drop_malformed(path: Path) -> tuple[Path, int]:
     """Path to a copy without malformed feature lines (or ``path`` itself), and how many were dropped."""
     bad = 0
     kept: list[str] = []
-    with _open_text(path) as handle:
+    with open_text(path) as handle:
         for line in handle:
             if line.startswith("#") or not line.strip():
                 continue

@@ -157,7 +157,8 @@ def score_file(variants: str | Path, job: ScoreJob, out: str | Path, table: str 
     else:
         from ..precompute.cluster import default_threads, make_client
 
-        job = replace(job, model=job.model.with_threads(default_threads(workers)))
+        if job.model is not None:
+            job = replace(job, model=job.model.with_threads(default_threads(workers)))
         with make_client(cluster, workers) as client:
             counts = score_variants(variants, job, out, table, batch, client, on_records, on_chunk)
     for reason, n in sorted((k, v) for k, v in counts.items() if k not in ("scored", "from_store")):

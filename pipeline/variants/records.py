@@ -7,7 +7,6 @@ cannot be parsed becomes a record with an ``error`` so it is still written out.
 
 from __future__ import annotations
 
-import gzip
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import VariantError
+from ..genome.files import open_text
 
 _SNV = re.compile(r"^\s*([^:\s]+):([\d,_]+):([A-Za-z]):([A-Za-z])\s*$")
 
@@ -58,7 +58,7 @@ def _open_text(path: Path):
         magic = probe.read(4)
     if magic[:3] == b"BCF":
         raise VariantError("BCF")  # handled by the caller through pysam
-    return gzip.open(path, "rt") if magic[:2] == b"\x1f\x8b" else open(path)
+    return open_text(path)
 
 
 def read_vcf(path: str | Path) -> tuple[list[str], Iterator[Record]]:

@@ -133,7 +133,8 @@ class VariantScorer:
         self.d = options.distance
         self.flank = MODEL.flank
         self.genes = genes
-        self.genes_by_chrom = {c: g.sort_values(["strand", "start"]) for c, g in genes.groupby("chrom")}
+        self.genes_by_chrom = {c: g.sort_values(["strand", "start"], kind="stable")
+                               for c, g in genes.groupby("chrom")}
         self.stored = stored
 
     @property

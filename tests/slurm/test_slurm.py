@@ -13,10 +13,9 @@ import numpy as np
 import pytest
 import zarr
 
-from pipeline.config import load_config
 from pipeline.precompute.driver import init, run
 
-from ..conftest import DATA, REPO, WEIGHTS
+from ..conftest import REPO, two_gene_config
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 BIN = Path(sys.executable).parent
@@ -24,9 +23,7 @@ BIN = Path(sys.executable).parent
 
 def config(out: Path, **overrides):
     # One torch thread everywhere: stores are bit-identical only at equal thread counts.
-    return load_config(None, fasta=str(DATA / "grch38-chr22" / "chr22.fa.gz"), weights=str(WEIGHTS),
-                       annotation=str(REPO / "tests" / "data" / "two_genes.gtf"), out=str(out),
-                       tile_size=1024, chunk_size=256, threads_per_worker=1, **overrides)
+    return two_gene_config(out, threads_per_worker=1, **{"cluster": "local", **overrides})
 
 
 def arrays(out: Path) -> list[np.ndarray]:

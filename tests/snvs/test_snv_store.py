@@ -86,8 +86,9 @@ def test_score_answers_from_the_store_without_weights(built, tmp_path):
         ":".join(line.split("\t")[i] for i in (0, 1, 3, 4)) for line in data_lines(vcf)])]
     assert [info_field(line) for line in data_lines(tmp_path / "from_store.vcf")] == expected
     outside = tmp_path / "outside.vcf"
-    outside.write_text(vcf.read_text().splitlines(keepends=True)[0] + vcf.read_text().splitlines(keepends=True)[1]
-                       + "chr22\t32049960\t.\tA\tG\t.\t.\t.\n")
+    ref = Reference(FASTA).fetch("chr22", 32049959, 32049960).upper()
+    header = "".join(vcf.read_text().splitlines(keepends=True)[:2])
+    outside.write_text(header + f"chr22\t32049960\t.\t{ref}\t{'G' if ref != 'G' else 'A'}\t.\t.\t.\n")
     with pytest.raises(WeightsError, match="not in the all-SNV store"):
         score_variants(outside, with_store, tmp_path / "outside.out.vcf")
 

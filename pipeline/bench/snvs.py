@@ -1,0 +1,98 @@
+"""`bench --saturate`: SNVs/s of the all-SNV store against `score` and the official-style path, same run."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..config import load_config
+from ..genome.encode import one_hot, reverse_complement_onehot
+from ..genome.fasta import Reference
+from ..model import load_ensemble
+from ..model.config import ModelConfig
+from ..precompute.driver import Execution, run_plan
+from ..snvs.annotate import lookup_strings
+from ..snvs.plan import SnvOptions, plan_snvs
+from ..store.snv_reader import SnvReader
+from ..variants.driver import score_variants
+from ..variants.scorer import P_SPLICE, ScoreOptions, VariantScorer, load_genes
+
+
+def bench_saturate(fasta: str, annotation: str, chrom: str, start: int, end: int, weights: str | None,
+                   n_official: int = 3) -> str:
+    """Saturate [start, end) (0-based) of ``chrom``; score the same SNVs from a VCF; time the official-style
+    path on ``n_official`` of them; check that the store and `score` agree to the last printed digit."""
+    reference = Reference(fasta)
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        (tmp / "region.bed").write_text(f"{chrom}\t{start}\t{end}\n")
+        config = load_config(None, fasta=fasta, annotation=annotation, out=str(tmp / "snvs.zarr"), weights=weights,
+                             cluster="none", tile_size=65_536, chunk_size=4_096)
+        plan = plan_snvs(config, SnvOptions(regions=str(tmp / "region.bed")))
+        started = time.perf_counter()
+        run_plan(plan, tmp / "snvs.zarr", Execution("none"))
+        saturate_rate = plan.details["snvs"] / (time.perf_counter() - started)
+        snvs, lines = [], []
+        for pos in range(start + 1, end + 1):
+            ref = reference.fetch(chrom, pos - 1, pos).upper()
+            for alt in "ACGT":
+                if alt != ref and ref in "ACGT":
+                    snvs.append(f"{chrom}:{pos}:{ref}:{alt}")
+                    lines.append(f"{chrom}\t{pos}\t.\t{ref}\t{alt}\t.\t.\t.")
+        vcf = tmp / "snvs.vcf"
+        header = "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+        vcf.write_text(header + "\n".join(lines) + "\n")
+        options = ScoreOptions()
+        genes = load_genes(annotation, options)
+        scorer = VariantScorer(load_ensemble("official", weights), reference, genes, options)
+        started = time.perf_counter()
+        score_variants(vcf, scorer, tmp / "scored.vcf")
+        score_rate = len(snvs) / (time.perf_counter() - started)
+        scored = (tmp / "scored.vcf").read_text().splitlines()
+        computed = [line.split("\t")[7].removeprefix("Pangolin=") for line in scored if not line.startswith("#")]
+        stored = [value for _, value, _ in lookup_strings(SnvReader(tmp / "snvs.zarr"), snvs)]
+        same = sum(a == b for a, b in zip(stored, computed, strict=True))
+        official_rate = _official_style(reference, genes, snvs[:n_official], weights)
+    gflops = cone_flops(ScoreOptions().distance) * saturate_rate / 1e9
+    return (f"saturate: {len(snvs)} SNVs of {chrom}:{start + 1:,}-{end:,} at {saturate_rate:.2f} SNVs/s; "
+            f"score on a VCF of the same SNVs {score_rate:.2f} SNVs/s; official-style {official_rate:.3f} SNVs/s "
+            f"({n_official} SNVs)\nsaturate / official-style = {saturate_rate / official_rate:.1f}x, "
+            f"saturate / score = {saturate_rate / score_rate:.2f}x; store equals score output for {same}/{len(snvs)}; "
+            f"saturate executes {gflops:.0f} GFLOP/s in its cone passes ({cone_flops(50) / 1e9:.1f} GFLOP per SNV)")
+
+
+def cone_flops(distance: int, networks: int = 12, config: ModelConfig | None = None) -> float:
+    """Floating-point operations of one SNV's cone-of-influence pass over the residual trunk
+    (the convolutions dominate; the shared reference pass and the 1x1 heads are left out)."""
+    config = config or ModelConfig()
+    hidden, flank, reach, flops = config.hidden, config.flank, 0, 0.0
+    for kernel, dilation in config.block_specs:
+        for _ in range(2):
+            reach += dilation * (kernel - 1) // 2
+            width = max(min(reach, distance + flank - reach), 0)
+            flops += 2 * hidden * hidden * kernel * (1 + 2 * width)
+    return networks * flops
+
+
+def _official_style(reference: Reference, genes, snvs: list[str], weights: str | None) -> float:
+    """SNVs/s of the official tool's way: per SNV and network, full reference and alternative passes, batch 1."""
+    official = load_ensemble("official", weights, engine="reference")
+    scorer = VariantScorer(official, reference, genes, ScoreOptions())
+    started = time.perf_counter()
+    for text in snvs:
+        chrom, pos, ref, alt = text.split(":")
+        flank = 5_050
+        context = reference.fetch(chrom, int(pos) - 1 - flank, int(pos) + flank)
+        for strand in scorer.genes_at(chrom, int(pos)).strand.unique():
+            for seq in (context, context[:flank] + alt + context[flank + 1 :]):
+                x = one_hot(seq)
+                x = reverse_complement_onehot(x) if strand == "-" else x
+                batch = torch.from_numpy(np.ascontiguousarray(x)).T[None]
+                with torch.inference_mode():
+                    for runner in official.runners:
+                        runner(batch)[0, P_SPLICE]
+    return len(snvs) / (time.perf_counter() - started)
