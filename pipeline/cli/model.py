@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from . import Opt, WeightsOpt, _say, app, weights_app
+from . import ConfigOpt, Opt, WeightsOpt, _say, app, weights_app
 
 
 @app.command()
@@ -42,25 +42,30 @@ def predict(
 
 @weights_app.command("fetch")
 def weights_fetch(
-    dest: Annotated[Path, Opt(help="directory to download into")],
-    base_url: Annotated[Optional[str], Opt(help="mirror of the official models folder")] = None,
+    weights: Annotated[Optional[str], Opt(metavar="DIR", show_default="$PANGOLIN_WEIGHTS, else the user directory",
+                                          help="directory to download into")] = None,
+    source: Annotated[Optional[str], Opt("--from", metavar="URL|DIR", show_default="the official repository",
+                                         help="a mirror of the official models folder, or a local copy")] = None,
 ) -> None:
-    """Download the 24 official v2 checkpoints, verifying each SHA-256."""
-    from ..model.checkpoints import OFFICIAL_URL, fetch_weights
+    """Download the 24 official v2 checkpoints, verifying each SHA-256 (by default into your user directory)."""
+    from ..model.checkpoints import OFFICIAL_URL, fetch_weights, locate_weights
 
-    paths = fetch_weights(dest, base_url or OFFICIAL_URL)
-    _say(f"{len(paths)} checkpoints verified in {dest}")
+    target = locate_weights(weights, None, must_exist=False)
+    paths = fetch_weights(target.path, source or OFFICIAL_URL)
+    _say(f"{len(paths)} checkpoints verified in {target.path}")
 
 
 @weights_app.command("verify")
-def weights_verify(weights: WeightsOpt = None) -> None:
-    """Check every checkpoint against its known SHA-256."""
-    from ..model.checkpoints import SHA256, resolve_weights, verify_checkpoint
+def weights_verify(weights: WeightsOpt = None, config: ConfigOpt = None) -> None:
+    """Say which weights directory is used and why, and check every checkpoint against its SHA-256."""
+    from ..config import load_config
+    from ..model.checkpoints import SHA256, locate_weights, verify_checkpoint
 
-    directory = resolve_weights(weights)
+    location = locate_weights(weights, load_config(config).weights)
+    _say(location.describe())
     for name in SHA256:
-        verify_checkpoint(directory, name)
-    _say(f"all {len(SHA256)} checkpoints in {directory} match their SHA-256")
+        verify_checkpoint(location.path, name)
+    _say(f"all {len(SHA256)} checkpoints in {location.path} match their SHA-256")
 
 
 @app.command()
