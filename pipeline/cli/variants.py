@@ -19,19 +19,23 @@ def score(
     out: Annotated[Path, Opt(help="output VCF (or CSV for CSV input)")],
     distance: Annotated[int, Opt("--distance", "-d", help="bases either side of the variant")] = 50,
     no_mask: Annotated[bool, Opt("--no-mask", help="keep gains at annotated and losses at unannotated sites")] = False,
-    score_cutoff: Annotated[Optional[float], Opt("--score-cutoff", "-s", help="all sites with |delta| >= X")] = None,
+    score_cutoff: Annotated[Optional[float], Opt("--score-cutoff", "-s", metavar="X", show_default="none: the largest "
+                                                 "gain and loss", help="report all sites with |delta| >= X")] = None,
     score_exons: Annotated[bool, Opt("--score-exons", help="both splice sites of nearby exons")] = False,
-    tags: Annotated[Optional[list[str]], Opt("--tags", help="masking transcripts' tags [Ensembl_canonical]")] = None,
+    tags: Annotated[Optional[list[str]], Opt("--tags", show_default="Ensembl_canonical",
+                                             help="tags of the transcripts whose exons mask (repeatable)")] = None,
     column_ids: Annotated[str, Opt(help="CSV columns for chrom, pos, ref, alt")] = "CHROM,POS,REF,ALT",
-    table: Annotated[Optional[Path], Opt(help="per variant x gene x tissue table (.tsv or .parquet)")] = None,
-    store: Annotated[Optional[Path], Opt(help="read reference scores from this precomputed store")] = None,
+    table: Annotated[Optional[Path], Opt(metavar="FILE", show_default="none",
+                                         help="per variant x gene x tissue table (.tsv or .parquet)")] = None,
+    store: Annotated[Optional[Path], Opt(metavar="DIR", show_default="none: computed",
+                                         help="read reference scores from this precomputed store")] = None,
     dtype: Annotated[str, Opt(help="float32, bfloat16, float16 (GPU)")] = "float32",
     device: Annotated[str, Opt(help="cpu or cuda")] = "cpu",
     cluster: Annotated[str, Opt(help="none (this process), local, slurm or tcp://HOST:PORT")] = "none",
     workers: Annotated[int, Opt(help="Dask workers (with --cluster)")] = 1,
     batch: Annotated[int, Opt(help="records per task; nearby variants in a task share reference passes")] = 256,
     weights: WeightsOpt = None,
-    quiet: Annotated[bool, Opt("--quiet", help="no progress bar")] = False,
+    quiet: Annotated[bool, Opt("--quiet", help="no progress display")] = False,
 ) -> None:
     """Score variants as the official `pangolin` command does (INFO Pangolin=gene|pos:gain|pos:loss|Warnings:)."""
     from contextlib import nullcontext

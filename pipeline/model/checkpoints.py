@@ -129,25 +129,29 @@ def resolve_weights(explicit: str | os.PathLike | None = None, configured: str |
 
 
 @lru_cache(maxsize=None)
-def _verified_digest(path: Path, mtime_ns: int, size: int) -> str:
-    digest = sha256_of(path)
-    if digest != SHA256[path.name]:
-        raise WeightsError(
-            f"checkpoint {path} fails its SHA-256 check (got {digest[:12]}..., expected "
-            f"{SHA256[path.name][:12]}...): re-download it with `pangolin-pipeline weights fetch`"
-        )
-    return digest
+def _digest(real_path: Path, mtime_ns: int, size: int) -> str:
+    """SHA-256 of one version of a file (keyed by its real path, so links to it share the work)."""
+    return sha256_of(real_path)
 
 
 def verify_checkpoint(directory: Path, name: str) -> str:
-    """Check one checkpoint exists and matches its known SHA-256; return the digest."""
+    """Check one checkpoint exists and matches its known SHA-256; return the digest.
+
+    Messages name the path as given (``directory / name``), not where a symlink leads.
+    """
     if name not in SHA256:
         raise WeightsError(f"{name} is not an official Pangolin v2 checkpoint name")
     path = directory / name
     if not path.is_file():
         raise WeightsError(f"checkpoint {name} is missing from weights directory {directory}")
     stat = path.stat()
-    return _verified_digest(path.resolve(), stat.st_mtime_ns, stat.st_size)
+    digest = _digest(path.resolve(), stat.st_mtime_ns, stat.st_size)
+    if digest != SHA256[name]:
+        raise WeightsError(
+            f"checkpoint {path} fails its SHA-256 check (got {digest[:12]}..., expected "
+            f"{SHA256[name][:12]}...): re-download it with `pangolin-pipeline weights fetch`"
+        )
+    return digest
 
 
 def load_network(directory: Path, name: str, config: ModelConfig | None = None) -> Pangolin:
