@@ -40,6 +40,10 @@ class RegionError(PipelineError, ValueError):
     """A region string is malformed, reversed or outside its contig."""
 
 
+class QueryError(PipelineError, ValueError):
+    """A query names a tissue, metric, strand or format the store or command does not have."""
+
+
 class StoreError(PipelineError, ValueError):
     """A store is missing, not a store, or was made with other settings."""
 
@@ -50,3 +54,7 @@ class StoreLocked(StoreError):
 
 class VariantError(PipelineError, ValueError):
     """A variant file cannot be read."""
+
+
+class OutputError(PipelineError, OSError):
+    """An output path cannot be written (missing folder, no permission, a directory in the way)."""

@@ -1,72 +1,123 @@
-"""Progress display for long runs: tiles, bases and bases/s, and the Dask dashboard address."""
+"""Progress of long commands: done/total, rate and time left, on stderr.
+
+In a terminal a rich bar; otherwise (SLURM logs, pipes) one plain line every ``interval`` seconds
+and a last one at the end, so a log shows the run is alive without filling up. Callers feed
+counts through callbacks: `CountProgress` (``total(n)``, ``advance(n)``) for records or bases,
+`RunProgress` (``plan``, ``advance(summary)``, ``dashboard``) for the tiles of a precompute.
+"""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+PLAIN_INTERVAL = 30.0  # seconds between plain progress lines
 
-def _bar(label: str, console: Console, enabled: bool, *counters: TextColumn) -> Progress:
-    """Label, bar, done/total, the caller's counters, elapsed and remaining time."""
-    return Progress(TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(), *counters, TimeElapsedColumn(),
-                    TimeRemainingColumn(), console=console, disable=not enabled)
+
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}h{rest // 60:02d}m" if hours else f"{rest // 60}m{rest % 60:02d}s"
+
+
+def plain_line(label: str, unit: str, done: int, total: int, elapsed: float) -> str:
+    """``records 512/1,041 (49%), 2.1 records/s, 4m10s left`` (rate and time left once measurable)."""
+    share = f" ({100 * done / total:.0f}%)" if total else ""
+    text = f"{label} {done:,}/{total:,}{share}"
+    if done and elapsed > 0:
+        rate = done / elapsed
+        text += f", {rate:,.1f} {unit}/s" if rate < 100 else f", {rate:,.0f} {unit}/s"
+        if total > done:
+            text += f", {_duration((total - done) / rate)} left"
+    return text + f", {_duration(elapsed)} elapsed"
+
+
+class CountProgress:
+    """Progress over a known number of items (variant records, bases), with their rate and time left.
+
+    Nothing is shown until ``total`` is called, so an early error prints alone. ``console`` and
+    ``interval`` are for tests.
+    """
+
+    def __init__(self, label: str, enabled: bool = True, unit: str | None = None,
+                 console: Console | None = None, interval: float = PLAIN_INTERVAL):
+        self.label, self.unit, self.enabled, self.interval = label, unit or label, enabled, interval
+        self.console = console or Console(stderr=True)
+        self.done = self.goal = 0
+        self.started = self.last_line = 0.0
+        self.bar: Progress | None = None
+        self.task = None
+
+    def __enter__(self) -> CountProgress:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+        elif self.started and self.enabled and self.done != self.last_done:
+            self._line()  # the plain log ends with the final count
+
+    def total(self, n: int) -> None:
+        """Start showing progress towards ``n`` items."""
+        self.goal, self.started = n, time.monotonic()
+        self.last_line, self.last_done = self.started, 0
+        if not self.enabled:
+            return
+        if self.console.is_terminal:
+            self.bar = Progress(TextColumn(f"[bold]{self.label}"), BarColumn(), MofNCompleteColumn(),
+                                TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TimeRemainingColumn(),
+                                console=self.console, transient=False)
+            self.bar.start()
+            self.task = self.bar.add_task(self.label, total=n, rate="")
+        else:
+            self.console.print(f"{self.label}: {n:,} to do", highlight=False)
+
+    def advance(self, n: int) -> None:
+        """``n`` more items are done."""
+        self.done += n
+        if not self.enabled or not self.started:
+            return
+        now = time.monotonic()
+        if self.bar is not None:
+            rate = self.done / (now - self.started) if now > self.started else 0.0
+            self.bar.update(self.task, completed=self.done, rate=f"{rate:,.1f} {self.unit}/s")
+        elif now - self.last_line >= self.interval:
+            self._line(now)
+
+    def _line(self, now: float | None = None) -> None:
+        now = now or time.monotonic()
+        self.console.print(plain_line(self.label, self.unit, self.done, self.goal, now - self.started), highlight=False)
+        self.last_line, self.last_done = now, self.done
 
 
 class RunProgress:
-    """A rich progress bar fed by the run's callbacks (a no-op when disabled)."""
+    """Progress of a precompute in bases (tiles differ in size), fed by the driver's callbacks."""
 
-    def __init__(self, enabled: bool = True):
-        self.console = Console(stderr=True)
+    def __init__(self, enabled: bool = True, console: Console | None = None, interval: float = PLAIN_INTERVAL):
+        self.console = console or Console(stderr=True)
         self.enabled = enabled
-        self.bar = _bar("tiles", self.console, enabled, TextColumn("{task.fields[bases]:,} bases"),
-                        TextColumn("{task.fields[rate]:,.0f} bases/s"))
-        self.task = None
-        self.bases = 0
+        self.bases = CountProgress("bases", enabled, console=self.console, interval=interval)
+        self.tiles = 0
 
     def __enter__(self) -> RunProgress:
-        return self  # the bar appears once the plan is known, so an early error prints alone
+        return self  # shown once the plan is known, so an early error prints alone
 
     def __exit__(self, *exc) -> None:
-        if self.task is not None:
-            self.bar.stop()
+        self.bases.__exit__(*exc)
 
     def plan(self, pending: list, status: dict[str, Any]) -> None:
-        if status["tiles_done"]:
+        if self.enabled and status["tiles_done"]:
             self.console.print(f"resuming: {status['tiles_done']}/{status['tiles_total']} tiles already done")
-        self.bar.start()
-        self.task = self.bar.add_task("run", total=len(pending), bases=0, rate=0.0)
+        if pending:
+            self.bases.total(sum(t.bases for t in pending))
 
     def dashboard(self, link: str) -> None:
         if self.enabled:
             self.console.print(f"Dask dashboard: {link}")
 
     def advance(self, summary: dict[str, Any]) -> None:
-        self.bases += summary["bases"]
-        elapsed = self.bar.tasks[0].elapsed
-        self.bar.update(self.task, advance=1, bases=self.bases, rate=self.bases / elapsed if elapsed else 0.0)
-
-
-class CountProgress:
-    """A rich progress bar over a known number of items (variant records), with their rate."""
-
-    def __init__(self, label: str, enabled: bool = True):
-        self.bar = _bar(label, Console(stderr=True), enabled, TextColumn("{task.fields[rate]:,.1f}/s"))
-        self.task = None
-
-    def __enter__(self) -> CountProgress:
-        return self  # shown once the total is known, as RunProgress
-
-    def __exit__(self, *exc) -> None:
-        if self.task is not None:
-            self.bar.stop()
-
-    def total(self, n: int) -> None:
-        self.bar.start()
-        self.task = self.bar.add_task("count", total=n, rate=0.0)
-
-    def advance(self, n: int) -> None:
-        task = self.bar.tasks[0]
-        done = task.completed + n
-        self.bar.update(self.task, completed=done, rate=done / task.elapsed if task.elapsed else 0.0)
+        self.tiles += 1
+        self.bases.advance(summary["bases"])

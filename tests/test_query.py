@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import sys
 
 import numpy as np
 import pandas as pd
@@ -54,14 +55,29 @@ def test_table_equals_store(small_store):
     assert plus.brain_p_splice.isna().sum() == 100  # 32,048,401-32,048,500 lie outside PLUS1
 
 
-def test_query_cli_tsv(small_store, capsys):
-    from pipeline.cli import app
+def run_cli(monkeypatch, capsys, *args) -> tuple[int, str, str]:
+    """Exit code, stdout and stderr of the command line."""
+    from pipeline.cli import main
 
-    app(["query", str(small_store), "chr22:32048501-32048510", "--strand", "+"], standalone_mode=False)
-    text = capsys.readouterr().out
-    assert text.startswith("# 1-based positions; NA = not scored")
-    table = pd.read_csv(io.StringIO(text), sep="\t", comment="#")
-    assert table.position.tolist() == list(range(32048501, 32048511))
+    monkeypatch.setattr(sys, "argv", ["pangolin-pipeline", *map(str, args)])
+    try:
+        main()
+        code = 0
+    except SystemExit as done:
+        code = done.code
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.mark.parametrize("fmt,sep", [("tsv", "\t"), ("csv", ",")])
+def test_query_cli_tables_load_with_reader_defaults(small_store, monkeypatch, capsys, fmt, sep):
+    code, text, err = run_cli(monkeypatch, capsys, "query", small_store, "chr22:32048495-32048510", "--strand", "+",
+                              "--format", fmt)
+    assert code == 0, err
+    table = pd.read_csv(io.StringIO(text), sep=sep)  # pandas defaults: the first line is the header
+    assert table.columns[:3].tolist() == ["chrom", "position", "strand"]
+    assert table.position.tolist() == list(range(32048495, 32048511))
+    assert table.brain_p_splice.isna().sum() == 6 and text.count("\tNA\t" if fmt == "tsv" else ",NA,") >= 6
 
 
 def test_bigwig_and_bedgraph_equal_store(small_store, tmp_path):
@@ -97,6 +113,6 @@ def test_bad_queries(small_store):
     with pytest.raises(ContigNotFound):
         store.select("chr5:1-10")
     with pytest.raises(RegionError, match="outside"):
-        store.select("chr22:50818460-50818470")
+        store.select("chr22:50818470-50818480")
     with pytest.raises(RegionError, match="strand"):
         store.select("PLUS1", strand="x")

@@ -12,38 +12,62 @@ from typing import Annotated, Optional
 
 import typer
 
+try:  # recent typer vendors click; its exceptions are not the `click` package's
+    from typer._click import exceptions as click_errors
+except ImportError:  # pragma: no cover - older typer uses click itself
+    from click import exceptions as click_errors
+
 from .. import __version__
 from ..errors import PipelineError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+# Plain (click) help: flags show as flags, not `<bool>`, and every option shows its default.
+_SETTINGS = {"show_default": True, "help_option_names": ["--help", "-h"]}
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, rich_markup_mode=None,
+                  context_settings=_SETTINGS,
                   help="Pangolin splice-site predictions: precompute genome-wide tracks, score variants, query.")
-weights_app = typer.Typer(no_args_is_help=True, help="Manage the official Pangolin v2 checkpoints.")
+weights_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, context_settings=_SETTINGS,
+                          help="Manage the official Pangolin v2 checkpoints.")
 app.add_typer(weights_app, name="weights")
 
 _DEBUG = {"on": False}
 
 Opt = typer.Option
-ConfigOpt = Annotated[Optional[Path], Opt("--config", "-c", help="YAML config (flags override it)")]
-WeightsOpt = Annotated[Optional[str], Opt(help="weights directory (else $PANGOLIN_WEIGHTS, else config)")]
+ConfigOpt = Annotated[Optional[Path], Opt("--config", "-c", metavar="YAML", help="YAML config (flags override it)",
+                                          show_default="none")]
+WeightsOpt = Annotated[Optional[str], Opt(metavar="DIR", show_default="$PANGOLIN_WEIGHTS, else config, else user dir",
+                                          help="weights directory")]
 
 
 def _say(message: str) -> None:
     typer.echo(message, err=True)
 
 
+def _print_version(value: bool) -> None:
+    if value:  # eager: answered before click asks for a command
+        typer.echo(f"pangolin-pipeline {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _main(
     debug: Annotated[bool, Opt("--debug", help="show tracebacks")] = False,
-    version: Annotated[bool, Opt("--version", help="print the version and exit")] = False,
+    version: Annotated[bool, Opt("--version", help="print the version and exit", is_eager=True,
+                                 callback=_print_version)] = False,
 ) -> None:
     _DEBUG["on"] = debug
-    if version:
-        typer.echo(__version__)
-        raise typer.Exit()
 
 
 def _one_line_warnings(message, category, filename, lineno, file=None, line=None) -> None:
     _say(f"warning: {message}")
+
+
+def _one_line(err: Exception) -> str:
+    """A click error as one line, naming the command so the user can ask for its --help."""
+    message = " ".join(err.format_message().split())
+    ctx = getattr(err, "ctx", None)
+    if isinstance(err, click_errors.UsageError) and ctx is not None:
+        message += f" (see `{ctx.command_path} --help`)"
+    return message
 
 
 def main() -> None:
@@ -67,11 +91,12 @@ def main() -> None:
         _say("aborted")
         sys.exit(130)
     except Exception as err:  # click usage errors and the like
-        import click
-
-        if isinstance(err, click.ClickException):
-            err.show()
-            sys.exit(err.exit_code)
+        if isinstance(err, click_errors.NoArgsIsHelpError):  # no arguments: the help, and success
+            typer.echo(err.format_message())
+            sys.exit(0)
+        if isinstance(err, click_errors.ClickException):
+            _say(f"error: {_one_line(err)}")
+            sys.exit(2 if isinstance(err, click_errors.UsageError) else err.exit_code)
         if _DEBUG["on"]:
             raise
         _say(f"error: {type(err).__name__}: {err} (rerun with --debug for the traceback)")

@@ -2,102 +2,114 @@
 
 from __future__ import annotations
 
-import sys
 import warnings
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from . import Opt, WeightsOpt, _say, app, weights_app
+from . import ConfigOpt, Opt, WeightsOpt, _say, app, weights_app
 
 
 @app.command()
 def predict(
-    fasta: Annotated[Path, Opt(help="FASTA (plain or bgzip, indexed)")],
+    fasta: Annotated[Path, Opt(metavar="FILE", help="FASTA (plain or bgzip, indexed)")],
     region: Annotated[str, Opt(help="CHROM:START-END, 1-based inclusive")],
     strand: Annotated[str, Opt(help="+ or -")] = "+",
-    out: Annotated[Optional[Path], Opt(help="TSV output (default: stdout)")] = None,
+    out: Annotated[Optional[Path], Opt(metavar="FILE", show_default="stdout", help="TSV output")] = None,
     ensemble: Annotated[str, Opt(help="official or specialised")] = "official",
     dtype: Annotated[str, Opt(help="float32, bfloat16, float16 (GPU)")] = "float32",
     device: Annotated[str, Opt(help="cpu, cuda, cuda:N")] = "cpu",
     weights: WeightsOpt = None,
+    quiet: Annotated[bool, Opt("--quiet", help="no progress display")] = False,
 ) -> None:
     """Score every position of a region (context fetched automatically; N beyond contig ends)."""
     from ..genome.fasta import Reference
     from ..genome.regions import parse_region
     from ..model import load_ensemble
-    from ..predict import predict_region
+    from ..outputs import check_output_file
+    from ..predict import predict_region, write_prediction
+    from ..progress import CountProgress
 
     parsed = parse_region(region)
     if strand not in ("+", "-"):
         raise typer.BadParameter(f"strand must be + or -, got {strand!r}", param_hint="--strand")
+    if out is not None:
+        check_output_file(out)
     reference = Reference(fasta)
     ens = load_ensemble(ensemble, weights, device=device, dtype=dtype)
-    table = predict_region(ens, reference, parsed, strand)
+    with CountProgress("bases", enabled=not quiet) as progress:
+        table = predict_region(ens, reference, parsed, strand, on_total=progress.total, on_bases=progress.advance)
     if table.attrs["ambiguous"]:
         warnings.warn(f"{table.attrs['ambiguous']:,} IUPAC or other non-ACGTN symbols were read as N", stacklevel=1)
-    table.to_csv(out if out else sys.stdout, sep="\t", index=False, float_format="%.6g")
+    write_prediction(table, out)
 
 
 @weights_app.command("fetch")
 def weights_fetch(
-    dest: Annotated[Path, Opt(help="directory to download into")],
-    base_url: Annotated[Optional[str], Opt(help="mirror of the official models folder")] = None,
+    weights: Annotated[Optional[str], Opt(metavar="DIR", show_default="$PANGOLIN_WEIGHTS, else the user directory",
+                                          help="directory to download into")] = None,
+    source: Annotated[Optional[str], Opt("--from", metavar="URL|DIR", show_default="the official repository",
+                                         help="a mirror of the official models folder, or a local copy")] = None,
 ) -> None:
-    """Download the 24 official v2 checkpoints, verifying each SHA-256."""
-    from ..model.checkpoints import OFFICIAL_URL, fetch_weights
+    """Download the 24 official v2 checkpoints, verifying each SHA-256 (by default into your user directory)."""
+    from ..model.checkpoints import OFFICIAL_URL, fetch_weights, locate_weights
 
-    paths = fetch_weights(dest, base_url or OFFICIAL_URL)
-    _say(f"{len(paths)} checkpoints verified in {dest}")
+    target = locate_weights(weights, None, must_exist=False)
+    paths = fetch_weights(target.path, source or OFFICIAL_URL)
+    _say(f"{len(paths)} checkpoints verified in {target.path}")
 
 
 @weights_app.command("verify")
-def weights_verify(weights: WeightsOpt = None) -> None:
-    """Check every checkpoint against its known SHA-256."""
-    from ..model.checkpoints import SHA256, resolve_weights, verify_checkpoint
+def weights_verify(weights: WeightsOpt = None, config: ConfigOpt = None) -> None:
+    """Say which weights directory is used and why, and check every checkpoint against its SHA-256."""
+    from ..config import load_config
+    from ..model.checkpoints import SHA256, locate_weights, verify_checkpoint
 
-    directory = resolve_weights(weights)
+    location = locate_weights(weights, load_config(config).weights)
+    _say(location.describe())
     for name in SHA256:
-        verify_checkpoint(directory, name)
-    _say(f"all {len(SHA256)} checkpoints in {directory} match their SHA-256")
+        verify_checkpoint(location.path, name)
+    _say(f"all {len(SHA256)} checkpoints in {location.path} match their SHA-256")
 
 
 @app.command()
 def bench(
-    fasta: Annotated[Optional[Path], Opt(help="FASTA to take real sequence from")] = None,
+    fasta: Annotated[Optional[Path], Opt(metavar="FILE", show_default="the chr22 FASTA of --data",
+                                         help="FASTA to take real sequence from")] = None,
     region: Annotated[str, Opt(help="region scored by the fast float32 engine")] = "chr22:32,040,001-32,150,000",
     reference_bases: Annotated[int, Opt(help="bases scored by the slower configurations")] = 10_000,
-    dtype: Annotated[Optional[list[str]], Opt("--dtype", help="dtypes to measure [float32, bfloat16]")] = None,
+    dtype: Annotated[Optional[list[str]], Opt("--dtype", show_default="float32 and bfloat16 (and float16 on GPU)",
+                                              help="dtypes to measure (repeatable)")] = None,
     device: Annotated[str, Opt(help="cpu or cuda")] = "cpu",
     variants: Annotated[int, Opt(help="also time variant scoring on this many ClinVar BRCA1 SNVs")] = 0,
-    variants_dtype: Annotated[Optional[str], Opt(help="with --variants: also this dtype, and its agreement")] = None,
+    variants_dtype: Annotated[Optional[str], Opt(show_default="none",
+                                                 help="with --variants: also this dtype, and its agreement")] = None,
     queries: Annotated[bool, Opt("--queries", help="query latency on a whole-chromosome layout store")] = False,
-    queries_store: Annotated[Optional[Path], Opt(help="query latency on this store instead")] = None,
+    queries_store: Annotated[Optional[Path], Opt(metavar="DIR", show_default="none",
+                                                 help="query latency on this store instead")] = None,
+    data: Annotated[Optional[Path], Opt(metavar="DIR", show_default="../shared/data beside the repository",
+                                        help="the shared test data (real sequence, ClinVar variants)")] = None,
     weights: WeightsOpt = None,
 ) -> None:
     """Measure peak FLOP/s and the engines' nucleotides/s, speed-up and error (prints a table)."""
+    from ..bench.data import bench_data
     from ..bench.engine import bench_variants, format_report, run_bench
     from ..genome.fasta import Reference
     from ..genome.regions import parse_region
 
-    data = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+    parsed = parse_region(region)
     if queries or queries_store:
         from ..bench.queries import bench_queries
 
         typer.echo(bench_queries(queries_store))
         return
+    inputs = bench_data(data)
     if variants:
-        brca = data / "grch37-brca1"
-        typer.echo(bench_variants(str(brca / "clinvar_20180701.BRCA1.vcf"), str(brca / "chr17.fa.gz"),
-                                  str(brca / "canonical.gtf"), weights, max(2, variants // 20), variants,
-                                  variants_dtype))
+        typer.echo(bench_variants(*inputs.brca1, weights, max(2, variants // 20), variants, variants_dtype))
         return
-    fasta = fasta or data / "grch38-chr22" / "chr22.fa.gz"
-    parsed = parse_region(region)
-    seq = Reference(fasta).fetch(parsed.chrom, parsed.start - 5000, (parsed.end or parsed.start + 1) + 5000)
+    seq = Reference(fasta or inputs.chr22_fasta).fetch(parsed.chrom, parsed.start - 5000,
+                                                       (parsed.end or parsed.start + 1) + 5000)
     default = ("float32", "bfloat16") if device == "cpu" else ("float32", "bfloat16", "float16")
     peaks, results = run_bench(seq, reference_bases, weights, device, tuple(dtype or default))
     typer.echo(format_report(peaks, results))
-
-

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -11,45 +10,43 @@ import typer
 from . import Opt, _say, app
 
 StoreArg = Annotated[Path, typer.Argument(help="a store made by `run`")]
+TABLE_FORMATS = ("tsv", "csv", "parquet", "json")
 
 
 @app.command()
 def query(
     store: StoreArg,
     target: Annotated[str, typer.Argument(help="REGION (chr:start-end, 1-based) or GENE name/id")],
-    strand: Annotated[Optional[str], Opt(help="+ or - (default: the gene's strand, or both)")] = None,
-    tissue: Annotated[Optional[list[str]], Opt("--tissue", help="tissues to keep (repeatable)")] = None,
+    strand: Annotated[Optional[str], Opt(show_default="the gene's strand, or both", help="+ or -")] = None,
+    tissue: Annotated[Optional[list[str]], Opt("--tissue", show_default="all", help="tissues to keep (repeatable)")]
+    = None,
     fmt: Annotated[str, Opt("--format", help="tsv, csv, parquet or json")] = "tsv",
-    out: Annotated[Optional[Path], Opt(help="output file (default: stdout)")] = None,
+    out: Annotated[Optional[Path], Opt(metavar="FILE", show_default="stdout", help="output file")] = None,
 ) -> None:
-    """Per-position scores of a region or gene; NaN (unscored) is written as NA."""
-    from ..tracks.query import Store, to_table
+    """Per-position scores of a region or gene, one row per position and strand.
 
-    if fmt not in ("tsv", "csv", "parquet", "json"):
-        raise typer.BadParameter("must be tsv, csv, parquet or json", param_hint="--format")
-    table = to_table(Store(store).select(target, strand, tissue))
-    if fmt == "parquet":
-        if out is None:
-            raise typer.BadParameter("parquet needs --out FILE", param_hint="--out")
-        table.to_parquet(out, index=False)
-    elif fmt == "json":
-        text = table.to_json(orient="records")
-        (out.write_text(text) if out else typer.echo(text))
-    else:
-        handle = open(out, "w") if out else sys.stdout
-        handle.write("# 1-based positions; NA = not scored\n")
-        table.to_csv(handle, sep="\t" if fmt == "tsv" else ",", index=False, na_rep="NA", float_format="%.6g")
-        if out:
-            handle.close()
+    Columns: chrom, position (1-based), strand, then {tissue}_p_splice and {tissue}_usage. TSV and
+    CSV have one header row and nothing else, so pandas, R (read.delim / read.csv) and csvtk read
+    them with their defaults; unscored positions are NA (null in JSON and Parquet).
+    """
+    from ..outputs import check_output_file
+    from ..tracks.query import Store, to_table, write_table
+
+    if fmt not in TABLE_FORMATS:
+        raise typer.BadParameter(f"must be {', '.join(TABLE_FORMATS)}; got {fmt!r}", param_hint="--format")
+    if out is not None:
+        check_output_file(out)
+    write_table(to_table(Store(store).select(target, strand, tissue)), fmt, out)
 
 
 @app.command()
 def export(
     store: StoreArg,
-    out: Annotated[Path, Opt(help="output directory (bigwig, bedgraph) or FILE.vcf.gz (vcf)")],
-    fmt: Annotated[str, Opt("--format", help="bigwig or bedgraph (track store), vcf (all-SNV store)")] = "bigwig",
-    tissue: Annotated[Optional[list[str]], Opt("--tissue", help="tissues (repeatable; default all)")] = None,
-    metric: Annotated[Optional[list[str]], Opt("--metric", help="p_splice and/or usage (default both)")] = None,
+    out: Annotated[Path, Opt(metavar="DIR|FILE", help="output directory (created if needed); FILE.vcf.gz for vcf")],
+    fmt: Annotated[str, Opt("--format", help="bigwig, bedgraph (track store) or vcf (all-SNV store)")] = "bigwig",
+    tissue: Annotated[Optional[list[str]], Opt("--tissue", show_default="all", help="tissues (repeatable)")] = None,
+    metric: Annotated[Optional[list[str]], Opt("--metric", show_default="both",
+                                               help="p_splice and/or usage (repeatable)")] = None,
 ) -> None:
     """Genome-browser tracks: {tissue}.{metric}.{plus|minus}.bw or .bedgraph; unscored bases are gaps.
     From an all-SNV store: one VCF record per SNV, bgzipped and tabix-indexed."""
@@ -61,8 +58,6 @@ def export(
 
         _say(f"wrote {export_vcf(SnvReader(store), out):,} SNV records to {out} (+ .tbi)")
         return
-    if fmt not in ("bigwig", "bedgraph"):
-        raise typer.BadParameter("must be bigwig or bedgraph", param_hint="--format")
     paths = export_tracks(store, out, fmt, tissue, metric)
     _say(f"wrote {len(paths)} {fmt} files to {out}")
 
@@ -70,13 +65,19 @@ def export(
 @app.command()
 def plot(
     store: StoreArg,
-    target: Annotated[str, typer.Argument(help="REGION or GENE")],
-    out: Annotated[Path, Opt(help="PNG, SVG or PDF")],
-    strand: Annotated[Optional[str], Opt(help="+ or - (default: the gene's strand)")] = None,
+    target: Annotated[str, typer.Argument(help="REGION (chr:start-end, 1-based) or GENE name/id")],
+    out: Annotated[Path, Opt(metavar="FILE", help="figure file: .png, .svg, .pdf, ...")],
+    strand: Annotated[Optional[str], Opt(show_default="the gene's strand, or the strands of the genes in view",
+                                         help="+ or -")] = None,
 ) -> None:
-    """Plot P(splice) and usage per tissue along a region, with the gene models underneath."""
-    from ..tracks.plot import plot_region
+    """Plot P(splice) and usage per tissue along a region (exactly its span), with the gene models underneath.
 
+    P(splice) sits near 0.05 everywhere: that floor is a thin grey line and bars start at 0.1. With
+    genes of both strands in view, + is drawn upwards and - downwards. A view with nothing scored
+    in it is an error.
+    """
+    from ..outputs import check_output_file
+    from ..tracks.plot import check_figure_path, plot_region
+
+    check_output_file(check_figure_path(out))
     _say(f"wrote {plot_region(store, target, out, strand)}")
-
-

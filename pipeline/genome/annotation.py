@@ -13,6 +13,7 @@ import os
 import tempfile
 import warnings
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -148,6 +149,13 @@ def _normalise(df: pd.DataFrame, gff3: bool) -> pd.DataFrame:
     return out[out.feature.isin(["gene", "transcript", "exon"]) & (out.gene_id != "")]
 
 
+@lru_cache(maxsize=8)
+def _parsed_features(path: Path, mtime_ns: int, size: int) -> pd.DataFrame:
+    """Normalised features of one version of a file, parsed (and its malformed lines warned about)
+    once per process however many gene tables are made from it."""
+    return _normalise(_read_features(path), _is_gff3(path))
+
+
 def read_genes(path: str | os.PathLike, gene_filter: GeneFilter = GeneFilter()) -> pd.DataFrame:
     """The filtered gene table of an annotation file (see module docstring for columns).
 
@@ -157,7 +165,10 @@ def read_genes(path: str | os.PathLike, gene_filter: GeneFilter = GeneFilter()) 
         If the file is missing or unparsable, or no gene is left after the filters.
     """
     path = Path(path)
-    features = _normalise(_read_features(path), _is_gff3(path))
+    if not path.is_file():
+        raise AnnotationError(f"annotation {path} does not exist")
+    stat = path.stat()
+    features = _parsed_features(path, stat.st_mtime_ns, stat.st_size).copy()
     if features.empty:
         raise AnnotationError(f"annotation {path} has no gene, transcript or exon features with a gene id")
     transcripts = features[features.feature == "transcript"]

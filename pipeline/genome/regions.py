@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass
 
 from ..errors import RegionError
@@ -47,8 +48,17 @@ def parse_region(text: str) -> Region:
 
 
 def clip_to_contig(region: Region, length: int) -> Region:
-    """The region with a missing end filled in; `RegionError` if it lies outside the contig."""
+    """The region with a missing end filled in and an end past the contig clipped to it (with a warning).
+
+    Raises
+    ------
+    RegionError
+        If the region starts past the end of the contig.
+    """
     end = length if region.end is None else region.end
-    if region.start >= length or end > length:
+    if region.start >= length:
         raise RegionError(f"region {region} lies outside {region.chrom} (length {length:,})")
-    return Region(region.chrom, region.start, end)
+    if end > length:
+        warnings.warn(f"region {region} runs past the end of {region.chrom} (length {length:,}); "
+                      f"clipped to {Region(region.chrom, region.start, length)}", stacklevel=2)
+    return Region(region.chrom, region.start, min(end, length))

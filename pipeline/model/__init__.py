@@ -1,6 +1,6 @@
 """The Pangolin model: configuration, network, checkpoints, ensembles, engines, fine-tuning head."""
 
-from .checkpoints import fetch_weights, resolve_weights
+from .checkpoints import fetch_weights, locate_weights, resolve_weights, user_weights_dir
 from .config import TISSUES, ModelConfig
 from .ensemble import DTYPES, ENSEMBLES, Ensemble, load_ensemble
 from .network import Pangolin
@@ -13,6 +13,8 @@ __all__ = [
     "ModelConfig",
     "Pangolin",
     "fetch_weights",
+    "locate_weights",
     "load_ensemble",
     "resolve_weights",
+    "user_weights_dir",
 ]

@@ -2,7 +2,8 @@
 
 Weights are never shipped with the package (GPL-3.0, 24 files). They are found from, in order:
 an explicit path (argument or ``--weights``), the ``PANGOLIN_WEIGHTS`` environment variable, the
-``weights`` key of the config file. A path that is given but missing or incomplete is an error.
+``weights`` key of the config file, the per-user data directory that ``weights fetch`` fills.
+A path that is given but missing or incomplete is an error.
 Every file is verified against the SHA-256 values below before it is loaded.
 """
 
@@ -12,16 +13,19 @@ import os
 import shutil
 import tempfile
 import urllib.request
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import torch
+from platformdirs import user_data_path
 
 from ..errors import WeightsError
 from ..genome.digest import sha256_file as sha256_of
 from .config import ModelConfig
 from .network import Pangolin
 
+APP_NAME = "pangolin-pipeline"
 WEIGHTS_ENV = "PANGOLIN_WEIGHTS"
 OFFICIAL_URL = "https://raw.githubusercontent.com/tkzeng/Pangolin/main/pangolin/models"
 
@@ -59,50 +63,95 @@ def checkpoint_name(replicate: int, target: int) -> str:
     return f"final.{replicate}.{target}.3.v2"
 
 
-def resolve_weights(explicit: str | os.PathLike | None = None, configured: str | None = None) -> Path:
-    """The weights directory: explicit path, then $PANGOLIN_WEIGHTS, then the config file's ``weights``.
+@dataclass(frozen=True)
+class WeightsLocation:
+    """Where the weights directory is and why that one was chosen."""
+
+    path: Path
+    source: str  # "--weights", "$PANGOLIN_WEIGHTS", "config", "user directory"
+    reason: str  # completes "because ..."
+
+    def describe(self) -> str:
+        return f"using weights from {self.path} (because {self.reason})"
+
+
+def user_weights_dir() -> Path:
+    """The per-user home of the weights (``weights fetch`` downloads here by default).
+
+    On Linux ``$XDG_DATA_HOME/pangolin-pipeline/weights/pangolin-v2`` (``~/.local/share/...``
+    when unset), the platform's equivalent elsewhere.
+    """
+    return user_data_path(APP_NAME, appauthor=False) / "weights" / "pangolin-v2"
+
+
+def locate_weights(explicit: str | os.PathLike | None = None, configured: str | None = None,
+                   must_exist: bool = True) -> WeightsLocation:
+    """The weights directory and why: ``--weights`` > ``$PANGOLIN_WEIGHTS`` > config file > user directory.
+
+    A path that is given (by any of the first three) is used as is: missing is an error, not a
+    reason to look further. ``must_exist=False`` (for ``weights fetch``) skips existence checks.
 
     Raises
     ------
     WeightsError
-        If none of the three is set, or the chosen directory does not exist.
+        If the chosen directory does not exist, or nothing is set and the user directory is empty.
     """
-    for source, value in (
-        ("--weights", explicit),
-        (f"${WEIGHTS_ENV}", os.environ.get(WEIGHTS_ENV)),
-        ("config 'weights'", configured),
+    for source, value, reason in (
+        ("--weights", explicit, "--weights was given"),
+        (f"${WEIGHTS_ENV}", os.environ.get(WEIGHTS_ENV), f"${WEIGHTS_ENV} is set"),
+        ("config", configured, "the config file sets 'weights'"),
     ):
         if value:
             path = Path(value).expanduser()
-            if not path.is_dir():
+            if must_exist and not path.is_dir():
                 raise WeightsError(f"weights directory {path} (from {source}) does not exist")
-            return path
-    raise WeightsError(
-        f"no Pangolin weights: pass --weights DIR, set ${WEIGHTS_ENV}, or set 'weights' in the config "
-        "file (get them with `pangolin-pipeline weights fetch --dest DIR`)"
-    )
+            return WeightsLocation(path, source, reason)
+    path = user_weights_dir()
+    if must_exist and not path.is_dir():
+        raise WeightsError(
+            f"no Pangolin weights: run `pangolin-pipeline weights fetch` (downloads them into {path}), "
+            f"or pass --weights DIR, set ${WEIGHTS_ENV} or set 'weights' in the config file"
+        )
+    return WeightsLocation(path, "user directory",
+                           f"no --weights, ${WEIGHTS_ENV} or config 'weights' is set: the user directory")
+
+
+def resolve_weights(explicit: str | os.PathLike | None = None, configured: str | None = None) -> Path:
+    """The weights directory: explicit path, then $PANGOLIN_WEIGHTS, then the config file's ``weights``,
+    then the per-user directory (`user_weights_dir`). See `locate_weights` for why one was chosen.
+
+    Raises
+    ------
+    WeightsError
+        If the chosen directory does not exist.
+    """
+    return locate_weights(explicit, configured).path
 
 
 @lru_cache(maxsize=None)
-def _verified_digest(path: Path, mtime_ns: int, size: int) -> str:
-    digest = sha256_of(path)
-    if digest != SHA256[path.name]:
-        raise WeightsError(
-            f"checkpoint {path} fails its SHA-256 check (got {digest[:12]}..., expected "
-            f"{SHA256[path.name][:12]}...): re-download it with `pangolin-pipeline weights fetch`"
-        )
-    return digest
+def _digest(real_path: Path, mtime_ns: int, size: int) -> str:
+    """SHA-256 of one version of a file (keyed by its real path, so links to it share the work)."""
+    return sha256_of(real_path)
 
 
 def verify_checkpoint(directory: Path, name: str) -> str:
-    """Check one checkpoint exists and matches its known SHA-256; return the digest."""
+    """Check one checkpoint exists and matches its known SHA-256; return the digest.
+
+    Messages name the path as given (``directory / name``), not where a symlink leads.
+    """
     if name not in SHA256:
         raise WeightsError(f"{name} is not an official Pangolin v2 checkpoint name")
     path = directory / name
     if not path.is_file():
         raise WeightsError(f"checkpoint {name} is missing from weights directory {directory}")
     stat = path.stat()
-    return _verified_digest(path.resolve(), stat.st_mtime_ns, stat.st_size)
+    digest = _digest(path.resolve(), stat.st_mtime_ns, stat.st_size)
+    if digest != SHA256[name]:
+        raise WeightsError(
+            f"checkpoint {path} fails its SHA-256 check (got {digest[:12]}..., expected "
+            f"{SHA256[name][:12]}...): re-download it with `pangolin-pipeline weights fetch`"
+        )
+    return digest
 
 
 def load_network(directory: Path, name: str, config: ModelConfig | None = None) -> Pangolin:
@@ -117,31 +166,64 @@ def load_network(directory: Path, name: str, config: ModelConfig | None = None) 
     return net.eval()
 
 
-def fetch_weights(dest: Path, base_url: str = OFFICIAL_URL, timeout: float = 60.0) -> list[Path]:
-    """Download the 24 official v2 checkpoints into ``dest``, verifying each against its SHA-256.
+def fetch_weights(dest: Path, source: str = OFFICIAL_URL, timeout: float = 60.0) -> list[Path]:
+    """Download (or copy) the 24 official v2 checkpoints into ``dest``, verifying each SHA-256.
 
-    Files already present with the right checksum are kept. A download that fails its checksum is
-    deleted and raises `WeightsError`.
+    ``source`` is a URL of a folder holding them (default: the official repository) or a local
+    directory. Files already present with the right checksum are kept. On any failure the files
+    this call wrote and the directories it created are removed, so no partial copy is left behind.
+
+    Raises
+    ------
+    WeightsError
+        If a file cannot be fetched or fails its checksum, or ``dest`` cannot be created.
     """
-    dest.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for name, expected in SHA256.items():
-        target = dest / name
-        if not (target.is_file() and sha256_of(target) == expected):
-            _download(f"{base_url.rstrip('/')}/{name}", target, expected, timeout)
-        paths.append(target)
-    return paths
+    local = Path(source).expanduser() if "://" not in source else None
+    if local is not None and not local.is_dir():
+        raise WeightsError(f"weights source {source} is neither a URL nor an existing directory")
+    created = [d for d in (dest, *dest.parents) if not d.exists()]
+    written: list[Path] = []
+    try:
+        try:
+            dest.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise WeightsError(f"cannot create weights directory {dest}: {err.strerror}") from None
+        paths = []
+        for name, expected in SHA256.items():
+            target = dest / name
+            if not (target.is_file() and sha256_of(target) == expected):
+                origin = str(local / name) if local is not None else f"{source.rstrip('/')}/{name}"
+                _download(origin, target, expected, timeout)
+                written.append(target)
+            paths.append(target)
+        return paths
+    except BaseException:  # Ctrl-C included: leave no partial directory
+        for path in written:
+            path.unlink(missing_ok=True)
+        for directory in created:  # innermost first
+            try:
+                directory.rmdir()
+            except OSError:
+                break
+        raise
 
 
-def _download(url: str, target: Path, expected: str, timeout: float) -> None:
+def _download(origin: str, target: Path, expected: str, timeout: float) -> None:
+    """Fetch one file (URL or local path) to ``target`` through a temporary file, checksum first."""
     with tempfile.NamedTemporaryFile(dir=target.parent, delete=False, prefix=f".{target.name}.") as tmp:
         try:
-            with urllib.request.urlopen(url, timeout=timeout) as response:
-                shutil.copyfileobj(response, tmp)
-        except OSError as err:
+            if "://" in origin:
+                with urllib.request.urlopen(origin, timeout=timeout) as response:
+                    shutil.copyfileobj(response, tmp)
+            else:
+                with open(origin, "rb") as handle:
+                    shutil.copyfileobj(handle, tmp)
+        except BaseException as err:
             os.unlink(tmp.name)
-            raise WeightsError(f"could not download {url}: {err}") from None
+            if isinstance(err, OSError):
+                raise WeightsError(f"could not download {origin}: {err}") from None
+            raise
     if sha256_of(Path(tmp.name)) != expected:
         os.unlink(tmp.name)
-        raise WeightsError(f"{url} does not match the official SHA-256 of {target.name}; not saved")
+        raise WeightsError(f"{origin} does not match the official SHA-256 of {target.name}; not saved")
     os.replace(tmp.name, target)

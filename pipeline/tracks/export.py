@@ -10,9 +10,13 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import QueryError
+from ..outputs import check_output_dir
 from ..store.manifest import Manifest
 from ..store.tile import STRAND_NAMES, Tile
 from .query import METRICS, Store
+
+EXPORT_FORMATS = ("bigwig", "bedgraph")
 
 
 def runs(values: np.ndarray) -> Iterator[tuple[int, int, float]]:
@@ -37,13 +41,30 @@ def _scored_blocks(tiles: list[Tile], chrom: str, strand: str) -> Iterator[tuple
 
 def export_tracks(store_path: str | Path, out_dir: str | Path, fmt: str = "bigwig",
                   tissues: list[str] | None = None, metrics: list[str] | None = None) -> list[Path]:
-    """Write ``{tissue}.{metric}.{plus|minus}.bw`` (or ``.bedgraph``) files; return their paths."""
+    """Write ``{tissue}.{metric}.{plus|minus}.bw`` (or ``.bedgraph``) files; return their paths.
+
+    Raises
+    ------
+    QueryError
+        For an unknown format, metric or tissue (checked before anything is read or written).
+    OutputError
+        If ``out_dir`` cannot be created or written.
+    """
     import pyBigWig
 
+    if fmt not in EXPORT_FORMATS:
+        raise QueryError(f"format must be {' or '.join(EXPORT_FORMATS)}; got {fmt!r}")
+    unknown = sorted(set(metrics or ()) - set(METRICS))
+    if unknown:
+        raise QueryError(f"unknown metric(s) {', '.join(unknown)}; known: {', '.join(METRICS)}")
+    out_dir = check_output_dir(out_dir)
     store = Store(store_path)
-    out_dir = Path(out_dir)
+    known = list(store.dataset(store.chroms[0]).tissue.values)
+    unknown = sorted(set(tissues or ()) - set(known))
+    if unknown:
+        raise QueryError(f"unknown tissue(s) {', '.join(unknown)}; known: {', '.join(known)}")
     out_dir.mkdir(parents=True, exist_ok=True)
-    tissues = tissues or list(store.dataset(store.chroms[0]).tissue.values)
+    tissues = tissues or known
     metrics = metrics or list(METRICS)
     suffix = "bw" if fmt == "bigwig" else "bedgraph"
     sizes = [(c, store.contigs[c]) for c in store.chroms]

@@ -5,6 +5,7 @@ All positions a user sees are 1-based (region strings, the ``position`` coordina
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..errors import ContigNotFound, RegionError
+from ..errors import ContigNotFound, QueryError, RegionError
 from ..genome.contigs import match_contig
 from ..genome.regions import Region, clip_to_contig, parse_region
 from ..store import open_chrom, read_identity
@@ -65,7 +66,16 @@ class Store:
         return Selection(chrom, region.start, region.end, None)
 
     def _gene(self, name: str) -> dict | None:
+        """The gene named or identified so: exactly, else case-insensitively when that is unambiguous."""
         hits = self.genes[(self.genes.gene_name == name) | (self.genes.gene_id == name)]
+        if hits.empty:
+            folded = name.casefold()
+            hits = self.genes[(self.genes.gene_name.str.casefold() == folded)
+                              | (self.genes.gene_id.str.casefold() == folded)]
+            if hits.gene_id.nunique() > 1:
+                names = ", ".join(sorted(set(hits.gene_name)))
+                raise QueryError(f"{name!r} matches {hits.gene_id.nunique()} genes ignoring case ({names}); "
+                                 "give the exact name or the gene id")
         return None if hits.empty else hits.iloc[0].to_dict()
 
     def select(self, text: str, strand: str | None = None, tissues: list[str] | None = None) -> xr.Dataset:
@@ -99,6 +109,27 @@ def to_table(ds: xr.Dataset) -> pd.DataFrame:
                 columns[f"{tissue}_{metric}"] = values[metric][s, :, t]
         frames.append(pd.DataFrame(columns))
     return pd.concat(frames, ignore_index=True)
+
+
+def write_table(table: pd.DataFrame, fmt: str, out: str | Path | None = None) -> None:
+    """Write a `to_table` frame as tsv, csv, json (records) or parquet to ``out`` (stdout if None).
+
+    TSV and CSV have one header row and no comment lines, so every reader's defaults load them;
+    NaN (not scored) is written as NA.
+    """
+    if fmt == "parquet":
+        if out is None:
+            raise QueryError("--format parquet needs --out FILE (parquet is binary)")
+        table.to_parquet(out, index=False)
+    elif fmt == "json":
+        text = table.to_json(orient="records")
+        if out is None:
+            sys.stdout.write(text + "\n")
+        else:
+            Path(out).write_text(text)
+    else:
+        table.to_csv(out if out is not None else sys.stdout, sep="\t" if fmt == "tsv" else ",", index=False,
+                     na_rep="NA", float_format="%.6g")
 
 
 def sites(ds: xr.Dataset, threshold: float = 0.2, metric: str = "p_splice") -> pd.DataFrame:

@@ -7,7 +7,7 @@ import pytest
 
 from pipeline.errors import ConfigError, SequenceError, WeightsError
 from pipeline.model import load_ensemble
-from pipeline.model.checkpoints import resolve_weights
+from pipeline.model.checkpoints import WeightsLocation, locate_weights, resolve_weights, user_weights_dir
 
 
 def test_channels(get_ensemble):
@@ -51,13 +51,23 @@ def test_bad_arguments(weights_dir):
 
 def test_weights_resolution_order(tmp_path, monkeypatch, weights_dir):
     monkeypatch.delenv("PANGOLIN_WEIGHTS", raising=False)
-    with pytest.raises(WeightsError, match=r"--weights.*PANGOLIN_WEIGHTS.*config"):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))  # a user who never fetched
+    with pytest.raises(WeightsError, match=r"weights fetch.*--weights.*PANGOLIN_WEIGHTS.*config"):
         resolve_weights(None, None)
+    user_dir = user_weights_dir()
+    assert user_dir == tmp_path / "data" / "pangolin-pipeline" / "weights" / "pangolin-v2"
+    user_dir.mkdir(parents=True)
+    assert locate_weights(None, None) == WeightsLocation(user_dir, "user directory", locate_weights().reason)
+    assert "the user directory" in locate_weights().describe()
     assert resolve_weights(None, str(weights_dir)) == weights_dir
+    assert locate_weights(None, str(weights_dir)).reason == "the config file sets 'weights'"
     monkeypatch.setenv("PANGOLIN_WEIGHTS", str(tmp_path))
     assert resolve_weights(None, str(weights_dir)) == tmp_path
+    assert locate_weights(None, str(weights_dir)).describe() == (
+        f"using weights from {tmp_path} (because $PANGOLIN_WEIGHTS is set)")
     with pytest.raises(WeightsError, match="does not exist"):
         resolve_weights(tmp_path / "nope", str(weights_dir))
+    assert locate_weights(weights_dir, None).source == "--weights"
 
 
 def test_incomplete_or_corrupt_weights(tmp_path, weights_dir):

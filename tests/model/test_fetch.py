@@ -49,3 +49,45 @@ def test_fetch_refuses_a_corrupted_download(serve, weights_dir, tmp_path):
     assert not (tmp_path / "w" / "final.1.3.3.v2").exists()
     with pytest.raises(WeightsError, match="could not download"):
         fetch_weights(tmp_path / "x", "http://127.0.0.1:9")
+
+
+def test_failed_fetch_leaves_no_directory(serve, weights_dir, tmp_path):
+    mirror = tmp_path / "mirror"
+    shutil.copytree(weights_dir, mirror)
+    (mirror / "final.3.7.3.v2").unlink()  # the last file: 23 downloads succeed first
+    dest = tmp_path / "home" / "data" / "w"
+    with pytest.raises(WeightsError, match="could not download"):
+        fetch_weights(dest, serve(mirror))
+    assert not (tmp_path / "home").exists()  # nor the parents it created
+    existing = tmp_path / "kept"
+    existing.mkdir()
+    (existing / "notes.txt").write_text("mine")
+    with pytest.raises(WeightsError):
+        fetch_weights(existing, serve(mirror))
+    assert [p.name for p in existing.iterdir()] == ["notes.txt"]
+
+
+def test_fetch_from_a_local_copy(weights_dir, tmp_path):
+    assert len(fetch_weights(tmp_path / "w", str(weights_dir))) == len(SHA256)
+    with pytest.raises(WeightsError, match="neither a URL nor an existing directory"):
+        fetch_weights(tmp_path / "x", str(tmp_path / "nowhere"))
+    assert not (tmp_path / "x").exists()
+
+
+def test_cli_fetch_and_verify_use_the_user_directory(weights_dir, tmp_path, monkeypatch, capsys):
+    from pipeline.model.checkpoints import user_weights_dir
+
+    from ..test_bad_input import cli
+
+    monkeypatch.delenv("PANGOLIN_WEIGHTS", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    code, err = cli(monkeypatch, capsys, "weights", "fetch", "--from", weights_dir)
+    assert code == 0 and f"24 checkpoints verified in {user_weights_dir()}" in err, err
+    code, err = cli(monkeypatch, capsys, "weights", "verify")
+    assert code == 0 and f"using weights from {user_weights_dir()} (because no --weights" in err, err
+    config = tmp_path / "c.yaml"
+    config.write_text(f"weights: {weights_dir}\n")
+    code, err = cli(monkeypatch, capsys, "weights", "verify", "--config", config)
+    assert code == 0 and f"using weights from {weights_dir} (because the config file sets 'weights')" in err, err
+    code, err = cli(monkeypatch, capsys, "weights", "verify", "--weights", weights_dir, "--config", config)
+    assert code == 0 and "(because --weights was given)" in err, err

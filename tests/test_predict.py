@@ -1,0 +1,47 @@
+"""`predict`: scoring a region in engine passes (for progress) gives exactly one call's output."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipeline.genome.fasta import Reference
+from pipeline.genome.regions import parse_region
+from pipeline.predict import predict_region, score_in_passes
+
+from .conftest import DATA
+from .test_bad_input import cli
+
+CHR22 = DATA / "grch38-chr22" / "chr22.fa.gz"
+
+
+@pytest.mark.parametrize("strand", ["+", "-"])
+def test_passes_equal_one_call_bit_for_bit(get_ensemble, strand):
+    ens = get_ensemble(window=1000)  # 2,500 bases: two full passes and an N-padded half one
+    seq = Reference(CHR22).fetch("chr22", 32_049_000 - 5000, 32_051_500 + 5000)
+    reported = []
+    scores = score_in_passes(ens, seq, strand, reported.append)
+    assert reported == [1000, 1000, 500]
+    np.testing.assert_array_equal(scores, ens.score_sequence(seq, strand))
+
+
+def test_predict_region_reports_progress_in_bases(get_ensemble):
+    totals, done = [], []
+    table = predict_region(get_ensemble(), Reference(CHR22), parse_region("chr22:32,049,943-32,050,014"), "+",
+                           on_total=totals.append, on_bases=done.append)
+    assert totals == [72] and sum(done) == 72 and len(table) == 72
+    assert table.position.iloc[0] == 32_049_943 and table.brain_p_splice.iloc[0] > 0.5  # exon 2 of SLC5A1
+
+
+def test_predict_cli_writes_a_plain_table(monkeypatch, capsys, weights_dir, tmp_path):
+    out = tmp_path / "site.tsv"
+    code, err = cli(monkeypatch, capsys, "predict", "--fasta", CHR22, "--region", "chr22:32049943-32049950",
+                    "--weights", weights_dir, "--out", out)
+    assert code == 0, err
+    table = pd.read_csv(out, sep="\t")
+    assert table.position.tolist() == list(range(32049943, 32049951)) and "brain_p_splice" in table
+    code, err = cli(monkeypatch, capsys, "predict", "--fasta", CHR22, "--region", "chr22:32049943-32049950",
+                    "--weights", weights_dir, "--out", tmp_path / "no" / "such" / "dir" / "x.tsv")
+    assert code == 2 and err.strip() == f"error: --out {tmp_path}/no/such/dir/x.tsv: folder " \
+        f"{tmp_path}/no/such/dir does not exist", err
