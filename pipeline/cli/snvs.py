@@ -13,32 +13,38 @@ from . import ConfigOpt, Opt, WeightsOpt, _say, app
 @app.command()
 def saturate(
     config: ConfigOpt = None,
-    fasta: Annotated[Optional[str], Opt(help="reference FASTA")] = None,
-    annotation: Annotated[Optional[str], Opt(help="GTF or GFF3 (the one `score` would use)")] = None,
-    out: Annotated[Optional[str], Opt(help="output all-SNV Zarr store")] = None,
-    regions: Annotated[str, Opt(help="exons:N (exons +/- N bases), genes, or a BED file")] = "exons:50",
-    distance: Annotated[int, Opt("--distance", "-d", help="bases either side of each SNV, as `score`")] = 50,
+    fasta: Annotated[Optional[str], Opt(metavar="FILE", help="reference FASTA")] = None,
+    annotation: Annotated[Optional[str], Opt(metavar="FILE", help="GTF or GFF3 (the one `score` would use)")] = None,
+    out: Annotated[Optional[str], Opt(metavar="DIR", help="output all-SNV Zarr store")] = None,
+    regions: Annotated[str, Opt(metavar="SPEC", help="exons:N (exons +/- N bases), genes, or a BED file")] = "exons:50",
+    distance: Annotated[int, Opt("--distance", "-d", metavar="N",
+                                 help="bases either side of each SNV, as `score`")] = 50,
     mask: Annotated[bool, Opt("--mask/--no-mask", help="the official masking, as `score`")] = True,
     per_tissue: Annotated[bool, Opt("--per-tissue", help="also store per-tissue P(splice)/usage gain and loss")
                           ] = False,
-    tags: Annotated[Optional[list[str]], Opt("--tags", help="masking transcripts' tags [Ensembl_canonical]")] = None,
-    chrom: Annotated[Optional[list[str]], Opt("--chrom", help="only these chromosomes (repeatable)")] = None,
-    tile_size: Annotated[int, Opt(help="positions per shard (= one tile of work)")] = 65_536,
-    dtype: Annotated[Optional[str], Opt(help="compute dtype: float32 (equal to `score`), bfloat16")] = None,
-    device: Annotated[Optional[str], Opt(help="cpu or cuda")] = None,
-    workers: Annotated[Optional[int], Opt(help="Dask workers")] = None,
-    cluster: Annotated[Optional[str], Opt(help="local, cuda, slurm, none or tcp://HOST:PORT")] = None,
+    tags: Annotated[Optional[list[str]], Opt("--tags", metavar="TAG", show_default="Ensembl_canonical",
+                                             help="masking transcripts' tags (repeatable)")] = None,
+    chrom: Annotated[Optional[list[str]], Opt("--chrom", metavar="NAME",
+                                              help="only these chromosomes (repeatable)")] = None,
+    tile_size: Annotated[int, Opt(metavar="N", help="positions per shard (= one tile of work)")] = 65_536,
+    dtype: Annotated[Optional[str], Opt(metavar="NAME", show_default="float32",
+                                        help="compute dtype: float32 (equal to `score`), bfloat16")] = None,
+    device: Annotated[Optional[str], Opt(metavar="NAME", show_default="cpu", help="cpu or cuda")] = None,
+    workers: Annotated[Optional[int], Opt(metavar="N", show_default="1", help="Dask workers")] = None,
+    cluster: Annotated[Optional[str], Opt(metavar="NAME", show_default="local",
+                                          help="local, cuda, slurm, none or tcp://HOST:PORT")] = None,
     weights: WeightsOpt = None,
     init_only: Annotated[bool, Opt("--init-only", help="create the store and tile list only (then run-tiles)")
                          ] = False,
     overwrite: Annotated[bool, Opt("--overwrite", help="replace a store made with other settings")] = False,
-    quiet: Annotated[bool, Opt("--quiet", help="no progress bar")] = False,
+    quiet: Annotated[bool, Opt("--quiet", help="no progress display")] = False,
 ) -> None:
     """Precompute every SNV of the chosen regions: what `score` prints for each, looked up without the model."""
     from ..config import load_config
     from ..precompute.driver import execution_of, init_plan, run_plan
     from ..progress import RunProgress
     from ..snvs.plan import CHUNK_SIZE, SnvOptions, plan_snvs
+    from ..store.summary import describe_run
 
     cfg = load_config(config, fasta=fasta, annotation=annotation, out=out, chroms=tuple(chrom or ()),
                       tile_size=tile_size, chunk_size=min(CHUNK_SIZE, tile_size), dtype=dtype, device=device,
@@ -52,16 +58,15 @@ def saturate(
     with RunProgress(enabled=not quiet) as progress:
         status = run_plan(plan, Path(cfg.out), execution_of(cfg), overwrite, progress.advance, progress.dashboard,
                           progress.plan)
-    status.pop("missing")
-    _say(f"store {cfg.out}: {plan.details['snvs']:,} SNVs; " + ", ".join(f"{k}={v}" for k, v in status.items()))
+    _say(describe_run(cfg.out, status) + f" ({plan.details['snvs']:,} SNVs in the store)")
 
 
 @app.command()
 def lookup(
     store: Annotated[Path, typer.Argument(help="an all-SNV store made by `saturate`")],
     snvs: Annotated[Optional[list[str]], typer.Argument(help="CHROM:POS:REF:ALT (1-based), any number")] = None,
-    vcf: Annotated[Optional[Path], Opt(help="annotate this VCF instead (needs --out)")] = None,
-    out: Annotated[Optional[Path], Opt(help="output VCF for --vcf")] = None,
+    vcf: Annotated[Optional[Path], Opt(metavar="FILE", help="annotate this VCF instead (needs --out)")] = None,
+    out: Annotated[Optional[Path], Opt(metavar="FILE", help="output VCF for --vcf")] = None,
 ) -> None:
     """Scores of SNVs from an all-SNV store, as `score` writes them (no model, no weights)."""
     from ..snvs.annotate import REASONS, annotate_vcf, lookup_strings
