@@ -27,7 +27,7 @@ def readme_commands() -> str:
 def test_readme_lists_the_commands_users_meet_first():
     commands = readme_commands()
     for command in ("weights fetch", "weights verify", "run --config conf/example.yaml", "status", "query",
-                    "export", "plot", "predict", "score"):
+                    "export", "plot", "predict", "score", "saturate", "lookup"):
         assert f"pangolin-pipeline {command}" in commands, command
 
 
@@ -56,3 +56,4 @@ def test_readme_commands_run_as_written(tmp_path):
     site = pd.read_csv(work / "site.tsv", sep="\t")
     assert len(site) == 72 and site.brain_p_splice.iloc[0] > 0.5
     assert "Pangolin=" in (work / "scored.vcf").read_text()
+    assert "chr17:41276126:C:A\tBRCA1|" in result.stdout

@@ -14,12 +14,14 @@ from ..genome.encode import one_hot, reverse_complement_onehot
 from ..genome.fasta import Reference
 from ..model import load_ensemble
 from ..model.config import ModelConfig
-from ..precompute.driver import Execution, run_plan
+from ..precompute.driver import Execution, init_plan, run_plan
 from ..snvs.annotate import lookup_strings
 from ..snvs.plan import SnvOptions, plan_snvs
 from ..store.snv_reader import SnvReader
 from ..variants.driver import score_variants
 from ..variants.scorer import P_SPLICE, ScoreOptions, VariantScorer, load_genes
+
+VCF_HEADER = "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
 
 
 def bench_saturate(fasta: str, annotation: str, chrom: str, start: int, end: int, weights: str | None,
@@ -44,8 +46,7 @@ def bench_saturate(fasta: str, annotation: str, chrom: str, start: int, end: int
                     snvs.append(f"{chrom}:{pos}:{ref}:{alt}")
                     lines.append(f"{chrom}\t{pos}\t.\t{ref}\t{alt}\t.\t.\t.")
         vcf = tmp / "snvs.vcf"
-        header = "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
-        vcf.write_text(header + "\n".join(lines) + "\n")
+        vcf.write_text(VCF_HEADER + "\n".join(lines) + "\n")
         options = ScoreOptions()
         genes = load_genes(annotation, options)
         scorer = VariantScorer(load_ensemble("official", weights), reference, genes, options)
@@ -96,3 +97,61 @@ def _official_style(reference: Reference, genes, snvs: list[str], weights: str |
                     for runner in official.runners:
                         runner(batch)[0, P_SPLICE]
     return len(snvs) / (time.perf_counter() - started)
+
+
+def bench_lookup(fasta: str, annotation: str, weights: str | None, n: int = 100_000, seed: int = 0) -> str:
+    """records/s of VCF annotation from an all-SNV store (`lookup --vcf`) with ``n`` SNVs inside it.
+
+    The store has the real layout of every gene body of ``annotation`` (``--regions genes``) but its
+    values are random (computing them would take hours on a CPU): this measures reading, not the model.
+    """
+    from ..snvs.annotate import annotate_vcf
+    from ..store.manifest import Manifest
+
+    rng = np.random.default_rng(seed)
+    reference = Reference(fasta)
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        config = load_config(None, fasta=fasta, annotation=annotation, out=str(tmp / "snvs.zarr"), weights=weights,
+                             cluster="none", tile_size=65_536, chunk_size=4_096)
+        plan = plan_snvs(config, SnvOptions(regions="genes"))
+        init_plan(plan, tmp / "snvs.zarr")
+        positions = []
+        for tile in Manifest(tmp / "snvs.zarr").tiles():
+            for start, end in tile.segments:
+                seq = reference.fetch(tile.chrom, start, end).upper().encode()
+                _fill_random(tmp / "snvs.zarr", tile.chrom, start, seq, rng)
+                positions += [(tile.chrom, start + i + 1, chr(b)) for i, b in enumerate(seq) if chr(b) in "ACGT"]
+        picks = rng.choice(len(positions), size=min(n, len(positions)), replace=False)
+        lines = []
+        for k in sorted(picks, key=lambda k: positions[k][1]):
+            chrom, pos, ref = positions[k]
+            lines.append(f"{chrom}\t{pos}\t.\t{ref}\t{rng.choice([b for b in 'ACGT' if b != ref])}\t.\t.\t.")
+        vcf = tmp / "snvs.vcf"
+        vcf.write_text(VCF_HEADER + "\n".join(lines) + "\n")
+        started = time.perf_counter()
+        counts = annotate_vcf(SnvReader(tmp / "snvs.zarr"), vcf, tmp / "annotated.vcf")
+        elapsed = time.perf_counter() - started
+    return (f"lookup --vcf: {len(lines):,} SNVs ({counts['from_store']:,} answered) annotated in {elapsed:.1f} s = "
+            f"{len(lines) / elapsed:,.0f} records/s (store of {plan.details['snvs']:,} SNVs, gene bodies of "
+            f"{Path(annotation).name}; random values)")
+
+
+def _fill_random(store: Path, chrom: str, start: int, seq: bytes, rng: np.random.Generator) -> None:
+    """Random but well-formed official summaries for every SNV of ``seq`` at ``start`` (one gene slot)."""
+    import zarr
+
+    n = len(seq)
+    group = zarr.open_group(str(store), path=chrom, mode="r+")
+    ref = np.frombuffer(seq, dtype=np.uint8).copy()
+    ref[~np.isin(ref, np.frombuffer(b"ACGT", dtype=np.uint8))] = 0
+    window = slice(start, start + n)
+    group["ref"][window] = ref
+    gene = np.full((n, group["gene"].shape[1]), -1, dtype=np.int32)
+    gene[:, 0] = 0
+    group["gene"][window] = gene
+    shape = (n, 4, group["gene"].shape[1])
+    group["gain"][window] = rng.integers(0, 100, shape).astype(np.int8)
+    group["loss"][window] = -rng.integers(0, 100, shape).astype(np.int8)
+    group["gain_pos"][window] = rng.integers(-50, 51, shape).astype(np.int16)
+    group["loss_pos"][window] = rng.integers(-50, 51, shape).astype(np.int16)

@@ -50,8 +50,19 @@ class SnvReader:
         self.block = self.identity.tiling["chunk_size"]
         self.cache: OrderedDict[tuple[str, int], dict[str, np.ndarray]] = OrderedDict()
         self.cache_blocks = cache_blocks
+        self.gene_ids = [str(g) for g in self.genes.gene_id]
+        self._contig_names: dict[str, str | None] = {}
         no_exons = np.array([len(e) == 0 for e in self.genes.exon_starts])
         self.warnings = np.where(no_exons & self.settings["mask"], "NoAnnotatedSitesToMaskForThisGene", "")
+
+    def _contig(self, name: str) -> str | None:
+        """The store's name for contig ``name`` (aliases allowed), or None; resolved once per name."""
+        if name not in self._contig_names:
+            try:
+                self._contig_names[name] = match_contig(name, self.contigs, "the store")
+            except ContigNotFound:
+                self._contig_names[name] = None
+        return self._contig_names[name]
 
     def _block(self, chrom: str, index: int) -> dict[str, np.ndarray]:
         key = (chrom, index)
@@ -69,9 +80,8 @@ class SnvReader:
         ref, alt = ref.upper(), alt.upper()
         if len(ref) != 1 or len(alt) != 1 or alt not in ALTS or ref == alt:
             return None, "not_snv"
-        try:
-            chrom = match_contig(chrom, self.contigs, "the store")
-        except ContigNotFound:
+        chrom = self._contig(chrom)
+        if chrom is None:
             return None, "not_in_store"
         if not 1 <= pos <= self.contigs[chrom]:
             return None, "not_in_store"
@@ -90,7 +100,7 @@ class SnvReader:
             gain, loss = values["gain"][row, a, slot], values["loss"][row, a, slot]
             if gain == NO_SCORE or loss == NO_SCORE:
                 return None, "not_in_store"
-            summaries.append(StoredSummary(str(self.genes.gene_id[gene]), int(gain),
+            summaries.append(StoredSummary(self.gene_ids[gene], int(gain),
                                            int(values["gain_pos"][row, a, slot]), int(loss),
                                            int(values["loss_pos"][row, a, slot]), str(self.warnings[gene])))
         return summaries, None
