@@ -66,17 +66,20 @@ def weights_verify(weights: WeightsOpt = None) -> None:
 @app.command()
 def bench(
     fasta: Annotated[Optional[Path], Opt(help="FASTA to take real sequence from")] = None,
-    region: Annotated[str, Opt(help="region scored by the fast float32 engine")] = "chr22:32,040,001-32,150,000",
-    reference_bases: Annotated[int, Opt(help="bases scored by the slower configurations")] = 10_000,
+    region: Annotated[str, Opt(help="region scored by the fast engines")] = "chr22:32,040,001-32,150,000",
+    reference_bases: Annotated[int, Opt(help="bases scored by the reference engine (slow)")] = 10_000,
     dtype: Annotated[Optional[list[str]], Opt("--dtype", help="dtypes to measure [float32, bfloat16]")] = None,
     device: Annotated[str, Opt(help="cpu or cuda")] = "cpu",
+    repeats: Annotated[int, Opt(help="timed runs per configuration; the best is reported")] = 2,
+    window: Annotated[Optional[list[int]], Opt("--window", help="also time fast float32 at these windows")] = None,
+    cone: Annotated[bool, Opt(help="also time cone-of-influence SNV scoring")] = True,
     variants: Annotated[int, Opt(help="also time variant scoring on this many ClinVar BRCA1 SNVs")] = 0,
     variants_dtype: Annotated[Optional[str], Opt(help="with --variants: also this dtype, and its agreement")] = None,
     queries: Annotated[bool, Opt("--queries", help="query latency on a whole-chromosome layout store")] = False,
     queries_store: Annotated[Optional[Path], Opt(help="query latency on this store instead")] = None,
     weights: WeightsOpt = None,
 ) -> None:
-    """Measure peak FLOP/s and the engines' nucleotides/s, speed-up and error (prints a table)."""
+    """Measure the conv kernel rate and the engines' nucleotides/s, % of kernel, speed-up and error (one table)."""
     from ..bench.engine import bench_variants, format_report, run_bench
     from ..genome.fasta import Reference
     from ..genome.regions import parse_region
@@ -93,11 +96,12 @@ def bench(
                                   str(brca / "canonical.gtf"), weights, max(2, variants // 20), variants,
                                   variants_dtype))
         return
+    if repeats < 1:
+        raise typer.BadParameter("must be >= 1", param_hint="--repeats")
     fasta = fasta or data / "grch38-chr22" / "chr22.fa.gz"
     parsed = parse_region(region)
     seq = Reference(fasta).fetch(parsed.chrom, parsed.start - 5000, (parsed.end or parsed.start + 1) + 5000)
     default = ("float32", "bfloat16") if device == "cpu" else ("float32", "bfloat16", "float16")
-    peaks, results = run_bench(seq, reference_bases, weights, device, tuple(dtype or default))
-    typer.echo(format_report(peaks, results))
-
-
+    results, notes = run_bench(seq, reference_bases, weights, device, tuple(dtype or default), repeats,
+                               tuple(window or ()), cone)
+    typer.echo(format_report(results, notes, device))
