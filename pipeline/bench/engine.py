@@ -1,12 +1,14 @@
-"""Engine benchmark: machine peak, then nucleotides/s of reference and fast engines per dtype.
+"""Engine benchmark: this machine's conv kernel rate, then each engine's speed as a share of it.
 
-One strand, full ensemble. Work per output base is ``networks x 0.69 M`` multiply-accumulates
-(the network's cost per computed position); FLOP/s counts 2 FLOP per MAC of that useful work.
+One strand, 12-network official ensemble. For every configuration: nucleotides/s, the speed-up
+over the reference engine, the executed GFLOP/s (every convolution and matmul the engine really
+runs, `pipeline.model.cost`) and that as a % of the conv kernel's rate in the same dtype, measured
+right before it in the same process (so load from other processes affects both alike). Each figure
+is the best of ``repeats`` runs.
 """
 
 from __future__ import annotations
 
-import platform
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,17 +18,26 @@ import torch
 
 from ..genome.encode import one_hot
 from ..model import load_ensemble
+from ..model.cost import cone_macs, fast_window_macs, scoring_macs
+from .kernel import conv_kernel_rate, describe_machine, load_average
+
+P_SPLICE = [1, 4, 7, 10]
+SITE = 0.2  # float32 P(splice) from which a position counts as a (candidate) site
 
 
 @dataclass
 class Result:
     engine: str
     dtype: str
-    bases: int
+    window: int
+    bases: int  # scored bases (nucleotides) or, for the cone path, substitutions
     seconds: float
-    networks: int
-    mac_per_position: int
+    executed_macs: int  # all networks together
+    kernel_flops: float  # conv kernel FLOP/s in this dtype, measured next to this run
+    cpu_seconds: float  # this process's CPU time (all threads) of the best run
+    kernel_cpu_flops: float  # the kernel's FLOP/s per CPU second
     max_diff: float | None = None
+    unit: str = "nt/s"
 
     @property
     def rate(self) -> float:
@@ -34,68 +45,142 @@ class Result:
 
     @property
     def flops(self) -> float:
-        return self.rate * self.networks * self.mac_per_position * 2
+        return 2 * self.executed_macs / self.seconds
+
+    @property
+    def share(self) -> float:
+        return self.flops / self.kernel_flops
+
+    @property
+    def cpu_share(self) -> float:
+        """Executed FLOP per CPU second over the kernel's: steadier than ``share`` under load."""
+        return 2 * self.executed_macs / self.cpu_seconds / self.kernel_cpu_flops
 
 
-def matmul_peak(dtype: torch.dtype, n: int = 2048, repeats: int = 5) -> float:
-    """FLOP/s of a large square matmul (may understate what oneDNN convolutions reach)."""
-    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
-    a @ b
-    start = time.perf_counter()
+@dataclass
+class Timing:
+    seconds: float = float("inf")
+    cpu_seconds: float = float("inf")
+    kernel: float = 0.0
+    kernel_cpu: float = 0.0
+
+
+def _best(run, repeats: int, dtype: torch.dtype, device: str, length: int) -> tuple[Timing, object]:
+    """Best wall and CPU seconds of ``run()``, and the best kernel rates measured just before each run."""
+    timing, value = Timing(), None
     for _ in range(repeats):
-        a @ b
-    return 2 * n**3 * repeats / (time.perf_counter() - start)
+        kernel, kernel_cpu = conv_kernel_rate(dtype, device, length, repeats=1)
+        timing.kernel, timing.kernel_cpu = max(timing.kernel, kernel), max(timing.kernel_cpu, kernel_cpu)
+        start, start_cpu = time.perf_counter(), time.process_time()
+        value = run()
+        timing.seconds = min(timing.seconds, time.perf_counter() - start)
+        timing.cpu_seconds = min(timing.cpu_seconds, time.process_time() - start_cpu)
+    return timing, value
 
 
-def cpu_description() -> str:
-    capability = torch.backends.cpu.get_cpu_capability()
-    return f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, {capability}"
-
-
-def time_engine(engine: str, dtype: str, seq: str, weights: str | None, device: str) -> tuple[Result, np.ndarray]:
-    ensemble = load_ensemble("official", weights, device=device, dtype=dtype, engine=engine)
+def time_engine(engine: str, dtype: str, seq: str, weights: str | None, device: str, repeats: int = 1,
+                window: int | None = None) -> tuple[Result, np.ndarray]:
+    """Score ``seq`` (one strand) with a fresh ensemble; best of ``repeats`` after a warm-up."""
+    ensemble = load_ensemble("official", weights, device=device, dtype=dtype, engine=engine, window=window)
     x = one_hot(seq)
-    ensemble.score_onehot(x[: ensemble.context + 1000])  # warm-up: kernels, allocator
-    start = time.perf_counter()
-    scores = ensemble.score_onehot(x)
-    seconds = time.perf_counter() - start
-    result = Result(engine, dtype, len(seq) - ensemble.context, seconds, len(ensemble.runners),
-                    ensemble.config.mac_per_position)
-    return result, scores
+    n_out = len(seq) - ensemble.context
+    ensemble.score_onehot(x)  # warm-up: primitives for these shapes, allocator
+    timing, scores = _best(lambda: ensemble.score_onehot(x), repeats, getattr(torch, dtype), device,
+                           min(ensemble.window, n_out) + ensemble.context)
+    macs = len(ensemble.runners) * scoring_macs(ensemble.config, engine, n_out, ensemble.window)
+    return Result(engine, dtype, ensemble.window, n_out, timing.seconds, macs, timing.kernel, timing.cpu_seconds,
+                  timing.kernel_cpu), scores
+
+
+def time_cone(dtype: str, seq: str, weights: str | None, device: str, repeats: int = 1, n_variants: int = 64,
+              d: int = 50) -> Result:
+    """Score ``n_variants`` SNVs spread over the middle 10 kb of ``seq`` in their cone of influence
+    (`Ensemble.score_substitutions`, as variant scoring does): reference pass plus cone passes."""
+    ensemble = load_ensemble("official", weights, device=device, dtype=dtype)
+    config = ensemble.config
+    region = one_hot(seq[: 2 * config.context + 2 * d])  # 10 kb of variants, each with its full cone
+    rng = np.random.default_rng(0)
+    starts = np.sort(rng.choice(np.arange(config.flank + d, len(region) - config.flank - d), n_variants, False))
+    patches = np.zeros((n_variants, 1, 4), dtype=np.float32)
+    patches[np.arange(n_variants), 0, (region[starts].argmax(1) + 1) % 4] = 1
+    groups = [(starts, patches)]
+    ensemble.score_substitutions(region, groups, d)  # warm-up
+    timing, _ = _best(lambda: ensemble.score_substitutions(region, groups, d), repeats, getattr(torch, dtype), device,
+                      len(region))
+    per_net = fast_window_macs(config, len(region) - config.context) + n_variants * cone_macs(config, 1, d)
+    return Result("cone", dtype, d, n_variants, timing.seconds, len(ensemble.runners) * per_net, timing.kernel,
+                  timing.cpu_seconds, timing.kernel_cpu, unit="SNV/s")
+
+
+def half_error(half: np.ndarray, full: np.ndarray) -> str:
+    """bfloat16/float16 scores against float32: max and 99.9th percentile of |diff| over all
+    positions and channels, and max |diff| of P(splice) where float32 P(splice) >= 0.2."""
+    diff = np.abs(half - full)
+    sites = full[:, P_SPLICE] >= SITE
+    at_sites = diff[:, P_SPLICE][sites]
+    site_max = f"{at_sites.max():.2e}" if at_sites.size else "-"
+    return (f"max {diff.max():.2e}, 99.9th pct {np.quantile(diff, 0.999):.2e}, max at P(splice) sites >= {SITE} "
+            f"{site_max} ({int(sites.sum())} site-tissues), over {diff.shape[0]:,} positions x 12 channels")
 
 
 def run_bench(seq: str, reference_bases: int, weights: str | None = None, device: str = "cpu",
-              dtypes: tuple[str, ...] = ("float32", "bfloat16")) -> tuple[dict[str, float], list[Result]]:
-    """Peaks and results. The reference engine scores the first ``reference_bases`` only."""
-    peaks = {dt: matmul_peak(getattr(torch, dt)) for dt in dtypes if device == "cpu"}
+              dtypes: tuple[str, ...] = ("float32", "bfloat16"), repeats: int = 2,
+              windows: tuple[int, ...] = (), cone: bool = True) -> tuple[list[Result], list[str]]:
+    """Results (reference and fast engines per dtype, a window sweep, the cone path) and notes.
+
+    The reference engine scores the first ``reference_bases`` only (it is slow); max|diff| is
+    against reference float32 on those bases. Notes give each half dtype's error against fast float32.
+    """
     context = 10_000
-    results = []
-    baseline = None
+    results: list[Result] = []
+    notes: list[str] = []
+    baseline, full = None, {}
     for dtype in dtypes:
         for engine in ("reference", "fast"):
-            n = reference_bases if engine == "reference" or dtype != "float32" else len(seq) - context
-            result, scores = time_engine(engine, dtype, seq[: n + context], weights, device)
-            if baseline is None:
-                baseline = scores
+            n = reference_bases if engine == "reference" else len(seq) - context
+            result, scores = time_engine(engine, dtype, seq[: n + context], weights, device,
+                                         1 if engine == "reference" else repeats)
+            baseline = scores if baseline is None else baseline
             m = min(len(baseline), len(scores))
             result.max_diff = float(np.abs(scores[:m] - baseline[:m]).max())
             results.append(result)
-    return peaks, results
+            if engine == "fast":
+                full[dtype] = scores
+    for dtype in dtypes:
+        if dtype != "float32" and "float32" in full:
+            notes.append(f"{dtype} vs float32 (fast engine): {half_error(full[dtype], full['float32'])}")
+    for window in windows:
+        result, scores = time_engine("fast", "float32", seq, weights, device, repeats, window)
+        result.max_diff = float(np.abs(scores - full["float32"]).max()) if "float32" in full else None
+        results.append(result)
+    if cone:
+        for dtype in dtypes:
+            results.append(time_cone(dtype, seq, weights, device, repeats))
+    return results, notes
 
 
-def format_report(peaks: dict[str, float], results: list[Result]) -> str:
-    reference = results[0].rate
-    lines = [f"machine: {cpu_description()}"]
-    lines += [f"peak (matmul) {dt}: {p / 1e9:,.1f} GFLOP/s" for dt, p in peaks.items()]
-    lines.append(f"{'engine':<10}{'dtype':<10}{'bases':>9}{'nt/s':>10}{'x ref':>8}{'GFLOP/s':>10}{'% peak':>8}"
-                 f"{'max|diff|':>11}")
+def format_report(results: list[Result], notes: list[str], device: str = "cpu") -> str:
+    """The benchmark as one table, with the machine and load average above it."""
+    reference = next((r.rate for r in results if r.engine == "reference" and r.dtype == "float32"), None)
+    lines = describe_machine(device)
+    kernels: dict[str, float] = {}
     for r in results:
-        peak = peaks.get(r.dtype)
-        # a matmul peak below what the convolutions reach (emulated bf16) says nothing: print "-"
-        share = f"{100 * r.flops / peak:.0f}%" if peak and r.flops <= peak else "-"
-        lines.append(f"{r.engine:<10}{r.dtype:<10}{r.bases:>9,}{r.rate:>10,.0f}{r.rate / reference:>8.1f}"
-                     f"{r.flops / 1e9:>10,.1f}{share:>8}{r.max_diff:>11.2e}")
-    lines.append("(one strand, 12-network official ensemble; max|diff| against reference float32)")
+        kernels[r.dtype] = max(kernels.get(r.dtype, 0.0), r.kernel_flops)
+    lines.append("conv kernel (oneDNN/cuDNN conv2d, channels-last, batch 1, the network's 32 trunk shapes): "
+                 + ", ".join(f"{dt} {k / 1e9:,.0f} GFLOP/s" for dt, k in kernels.items()))
+    lines.append(f"{'engine':<10}{'dtype':<10}{'window':>8}{'bases':>9}{'rate':>13}{'x ref':>7}{'GFLOP/s':>9}"
+                 f"{'kernel':>8}{'% kernel':>9}{'(cpu)':>6}{'max|diff|':>11}")
+    for r in results:
+        speedup = f"{r.rate / reference:.1f}" if reference and r.unit == "nt/s" else "-"
+        diff = f"{r.max_diff:.2e}" if r.max_diff is not None else "-"
+        lines.append(f"{r.engine:<10}{r.dtype:<10}{r.window:>8,}{r.bases:>9,}{r.rate:>8,.0f} {r.unit:<5}{speedup:>6}"
+                     f"{r.flops / 1e9:>9,.0f}{r.kernel_flops / 1e9:>8,.0f}{100 * r.share:>8.0f}%"
+                     f"{100 * r.cpu_share:>5.0f}%{diff:>11}")
+    lines.append("(one strand, 12-network official ensemble; GFLOP/s = executed convolutions and matmuls; kernel ="
+                 " conv kernel rate measured just before; (cpu): the same ratio per CPU second; max|diff| against"
+                 " reference float32; cone: window = d, bases = SNVs)")
+    lines += notes
+    lines.append(f"load average (1 min) at end: {load_average():.2f}")
     return "\n".join(lines)
 
 

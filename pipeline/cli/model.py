@@ -77,14 +77,19 @@ def weights_verify(weights: WeightsOpt = None, config: ConfigOpt = None) -> None
 def bench(
     fasta: Annotated[Optional[Path], Opt(metavar="FILE", show_default="the chr22 FASTA of --data",
                                          help="FASTA to take real sequence from")] = None,
-    region: Annotated[str, Opt(help="region scored by the fast float32 engine")] = "chr22:32,040,001-32,150,000",
-    reference_bases: Annotated[int, Opt(help="bases scored by the slower configurations")] = 10_000,
+    region: Annotated[str, Opt(help="region scored by the fast engines")] = "chr22:32,040,001-32,150,000",
+    reference_bases: Annotated[int, Opt(help="bases scored by the reference engine (slow)")] = 10_000,
     dtype: Annotated[Optional[list[str]], Opt("--dtype", show_default="float32 and bfloat16 (and float16 on GPU)",
                                               help="dtypes to measure (repeatable)")] = None,
     device: Annotated[str, Opt(help="cpu or cuda")] = "cpu",
+    repeats: Annotated[int, Opt(help="timed runs per configuration; the best is reported")] = 2,
+    window: Annotated[Optional[list[int]], Opt("--window", help="also time fast float32 at these windows")] = None,
+    cone: Annotated[bool, Opt(help="also time cone-of-influence SNV scoring")] = True,
     variants: Annotated[int, Opt(help="also time variant scoring on this many ClinVar BRCA1 SNVs")] = 0,
     variants_dtype: Annotated[Optional[str], Opt(show_default="none",
                                                  help="with --variants: also this dtype, and its agreement")] = None,
+    saturate: Annotated[bool, Opt("--saturate", help="all-SNV store: SNVs/s against `score` and the official-style "
+                                  "path on a BRCA1 exon end, and lookup records/s")] = False,
     queries: Annotated[bool, Opt("--queries", help="query latency on a whole-chromosome layout store")] = False,
     queries_store: Annotated[Optional[Path], Opt(metavar="DIR", show_default="none",
                                                  help="query latency on this store instead")] = None,
@@ -92,7 +97,7 @@ def bench(
                                         help="the shared test data (real sequence, ClinVar variants)")] = None,
     weights: WeightsOpt = None,
 ) -> None:
-    """Measure peak FLOP/s and the engines' nucleotides/s, speed-up and error (prints a table)."""
+    """Measure the conv kernel rate and the engines' nucleotides/s, % of kernel, speed-up and error (one table)."""
     from ..bench.data import bench_data
     from ..bench.engine import bench_variants, format_report, run_bench
     from ..genome.fasta import Reference
@@ -108,8 +113,18 @@ def bench(
     if variants:
         typer.echo(bench_variants(*inputs.brca1, weights, max(2, variants // 20), variants, variants_dtype))
         return
+    if saturate:
+        from ..bench.snvs import bench_lookup, bench_saturate
+
+        _, brca_fasta, brca_gtf = inputs.brca1
+        typer.echo(bench_saturate(brca_fasta, brca_gtf, "chr17", 41276115, 41276145, weights))
+        typer.echo(bench_lookup(brca_fasta, brca_gtf, weights))
+        return
+    if repeats < 1:
+        raise typer.BadParameter("must be >= 1", param_hint="--repeats")
     seq = Reference(fasta or inputs.chr22_fasta).fetch(parsed.chrom, parsed.start - 5000,
                                                        (parsed.end or parsed.start + 1) + 5000)
     default = ("float32", "bfloat16") if device == "cpu" else ("float32", "bfloat16", "float16")
-    peaks, results = run_bench(seq, reference_bases, weights, device, tuple(dtype or default))
-    typer.echo(format_report(peaks, results))
+    results, notes = run_bench(seq, reference_bases, weights, device, tuple(dtype or default), repeats,
+                               tuple(window or ()), cone)
+    typer.echo(format_report(results, notes, device))

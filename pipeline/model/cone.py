@@ -19,8 +19,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from .engine import FastNetwork
-from .network import apply_heads
+from .cost import cone_widths
+from .engine import FastNetwork, bn_relu, conv_add, conv_relu
 
 
 @dataclass
@@ -32,20 +32,21 @@ class Span:
 
 
 def _gather(ref: Span, starts: torch.Tensor, width: int) -> torch.Tensor:
-    """Per variant, the reference activations at input indexes [starts_i, starts_i + width)."""
+    """Per variant, the reference activations at input indexes [starts_i, starts_i + width), as a new
+    (n, channels, 1, width) channels-last tensor (gathered as position rows: one contiguous copy)."""
     index = (starts - ref.start)[:, None] + torch.arange(width)[None, :]  # (n, width)
-    values = ref.values[0, :, 0]  # (channels, length)
-    return values[:, index].permute(1, 0, 2).unsqueeze(2)  # (n, channels, 1, width)
+    rows = ref.values[0, :, 0].T  # (length, channels): a view, contiguous rows in channels-last
+    return rows[index].permute(0, 2, 1).unsqueeze(2)  # (n, channels, 1, width) view of (n, width, channels)
 
 
 def _overlay(ref: Span, alt: Span, starts: torch.Tensor, width: int) -> torch.Tensor:
     """Reference activations on [starts, starts + width) with the variant's own activations laid over."""
-    base = _gather(ref, starts, width).clone()
+    base = _gather(ref, starts, width)
     offset = int((alt.start - starts)[0])  # the same for every variant of a batch
     lo, hi = max(offset, 0), min(offset + alt.values.shape[-1], width)
     if hi > lo:
         base[..., lo:hi] = alt.values[..., lo - offset : hi - offset]
-    return base.contiguous(memory_format=torch.channels_last)
+    return base
 
 
 def reference_pass(net: FastNetwork, x: torch.Tensor) -> tuple[list[Span], list[Span], torch.Tensor]:
@@ -55,29 +56,27 @@ def reference_pass(net: FastNetwork, x: torch.Tensor) -> tuple[list[Span], list[
     inputs, hiddens, start = [Span(conv, 0)], [], 0
     for block in net.blocks:
         half = block["crop"] // 2
-        act = torch.relu(conv * block["scale1"] + block["shift1"])
-        hidden = torch.relu(F.conv2d(act, block["w1"], block["b1"], dilation=(1, block["dilation"])))
+        hidden = conv_relu(bn_relu(conv, block), block)
         hiddens.append(Span(hidden, start + half))
-        out = F.conv2d(hidden, block["w2"], block["b2"], dilation=(1, block["dilation"]))
-        conv = conv[..., block["crop"] : conv.shape[-1] - block["crop"]] + out
+        conv = conv_add(hidden, conv[..., block["crop"] : conv.shape[-1] - block["crop"]], block)
         start += block["crop"]
         inputs.append(Span(conv, start))
     return inputs, hiddens, _outputs(net, inputs, net.flank, x.shape[-1] - 2 * net.flank)
 
 
-def _outputs(net: FastNetwork, inputs: list[Span], start_out, width: int, n: int | None = None) -> torch.Tensor:
-    """Heads over the skip path at input indexes [start_out, start_out + width) (per variant if n)."""
-    def at(span: Span) -> torch.Tensor:
+def _outputs(net: FastNetwork, inputs: list[Span] | dict[int, Span], start_out, width: int,
+             n: int | None = None) -> torch.Tensor:
+    """Heads over the skip path at input indexes [start_out, start_out + width) (per variant if n):
+    (batch, 12, width)."""
+    def rows(span: Span) -> torch.Tensor:  # (batch, width, hidden)
+        values = span.values
         if n is None:
             lo = start_out - span.start
-            return span.values[..., lo : lo + width].squeeze(2).float()
-        return span.values.squeeze(2).float()
+            values = values[..., lo : lo + width]
+        return values.squeeze(2).transpose(1, 2)
 
-    skip = net.skip(at(inputs[0]))
-    dense = iter(net.convs)
-    for b in net.dense_after:
-        skip = skip + next(dense)(at(inputs[b]))
-    return apply_heads(net.head_list, skip)
+    taps = [rows(inputs[0])] + [rows(inputs[b]) for b in net.dense_after]
+    return net.head_rows(net._skip_matmul(taps)).transpose(1, 2)
 
 
 def alternative_pass(net: FastNetwork, inputs: list[Span], hiddens: list[Span], x_alt: torch.Tensor,
@@ -85,28 +84,26 @@ def alternative_pass(net: FastNetwork, inputs: list[Span], hiddens: list[Span], 
     """Outputs (n, 12, m + 2d) for variants substituting ``x_alt`` (n, 4, m) at input ``starts``.
 
     Each convolution's output is computed on ``min(reach, d + total - reach)`` bases either side
-    of the change: within ``reach`` it may differ from the reference, and beyond
+    of the change (`cone_widths`): within ``reach`` it may differ from the reference, and beyond
     ``d + total - reach`` no wanted output depends on it. Its input is the reference activations
     with the variant's own laid over them.
     """
     m = x_alt.shape[-1]
     x_alt = x_alt.to(net.compute_dtype).unsqueeze(2).contiguous(memory_format=torch.channels_last)
     alt = Span(F.conv2d(x_alt, net.w_in, net.b_in), starts)
-    alt_inputs, reach = [alt], 0
+    alt_inputs = [alt]
+    widths = cone_widths(net.config, d)
     for b, block in enumerate(net.blocks):
-        half, dilation = block["crop"] // 2, (1, block["dilation"])
+        half = block["crop"] // 2
+        first, second = widths[b]
         # first convolution (BatchNorm 2 folded in), on relu(bn1(x)); elementwise ops commute with overlay
-        reach += half
-        width = min(reach, d + net.flank - reach)
-        window = _overlay(inputs[b], alt, starts - width - half, m + 2 * (width + half))
-        window = torch.relu(window * block["scale1"] + block["shift1"])
-        hidden = Span(torch.relu(F.conv2d(window, block["w1"], block["b1"], dilation=dilation)), starts - width)
+        window = bn_relu(_overlay(inputs[b], alt, starts - first - half, m + 2 * (first + half)), block)
+        hidden = Span(conv_relu(window, block), starts - first)
         # second convolution plus the residual
-        reach += half
-        width = min(reach, d + net.flank - reach)
-        window = _overlay(hiddens[b], hidden, starts - width - half, m + 2 * (width + half))
-        out = F.conv2d(window, block["w2"], block["b2"], dilation=dilation)
-        alt = Span(_overlay(inputs[b], alt, starts - width, m + 2 * width) + out, starts - width)
+        window = _overlay(hiddens[b], hidden, starts - second - half, m + 2 * (second + half))
+        residual = _overlay(inputs[b], alt, starts - second, m + 2 * second)
+        alt = Span(conv_add(window, residual, block), starts - second)
         alt_inputs.append(alt)
-    taps = [Span(_overlay(inputs[k], alt_inputs[k], starts - d, m + 2 * d), starts - d) for k in range(len(inputs))]
+    taps = {k: Span(_overlay(inputs[k], alt_inputs[k], starts - d, m + 2 * d), starts - d)
+            for k in (0, *net.dense_after)}  # only the block inputs the skip path reads
     return _outputs(net, taps, None, m + 2 * d, n=len(starts))

@@ -6,9 +6,14 @@ official tools use. ``fast`` computes exactly the same function with less work a
 - valid (unpadded) convolutions: each layer computes only the positions later layers need;
 - the BatchNorm after each block's first convolution is folded into that convolution (exact
   algebra; the BN before it acts on the residual stream and cannot be folded);
-- the skip path (1x1 convolutions) is evaluated only at the output positions;
+- the skip path (1x1 convolutions) and the heads are matmuls at the output positions only;
 - convolutions run as conv2d over (batch, channels, 1, length) in channels-last layout, which
   oneDNN and cuDNN run markedly faster than conv1d;
+- on CPU every elementwise step rides on a convolution (oneDNN post-ops), so a block is three
+  passes over memory: BatchNorm-1 + ReLU as a per-channel (depthwise 1x1) convolution with a fused
+  ReLU, the first convolution with its ReLU fused, the second convolution accumulated in place into
+  the residual stream. The stream is one buffer per window that every block crops from both ends
+  (a view, no copy), so no residual add, crop copy or new stream tensor is made;
 - long windows, so the 10,000 bases of context are paid once per window, not once per 5,000.
 """
 
@@ -18,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .network import Pangolin, apply_heads
+from .network import Pangolin
 
 ENGINES = ("reference", "fast")
 
@@ -30,12 +35,59 @@ def _bn_affine(bn: nn.BatchNorm1d) -> tuple[torch.Tensor, torch.Tensor]:
     return scale, shift
 
 
+def onednn_fusion_available() -> bool:
+    """Whether this torch build has the oneDNN fused convolution ops the CPU path uses."""
+    mkldnn = torch.ops.mkldnn
+    return (torch.backends.mkldnn.is_available() and hasattr(mkldnn, "_convolution_pointwise")
+            and hasattr(mkldnn, "_convolution_pointwise_"))
+
+
+def _conv(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor, dilation: int = 1, groups: int = 1,
+          post: str = "none") -> torch.Tensor:
+    """oneDNN convolution (valid, stride 1) with an optional fused post-op (``"relu"``)."""
+    return torch.ops.mkldnn._convolution_pointwise(x, w, b, [0, 0], [1, 1], [1, dilation], groups, post, [], "")
+
+
+def _conv_add_(acc: torch.Tensor, x: torch.Tensor, w: torch.Tensor, b: torch.Tensor, dilation: int) -> None:
+    """``acc += conv(x) + b`` in one oneDNN pass (acc: channels-last, batch 1, may be a cropped view)."""
+    torch.ops.mkldnn._convolution_pointwise_.binary(acc, x, w, b, [0, 0], [1, 1], [1, dilation], 1, "add", 1.0,
+                                                    None, [], None)
+
+
+def _on_onednn(x: torch.Tensor) -> bool:
+    return x.device.type == "cpu" and onednn_fusion_available()
+
+
+def bn_relu(x: torch.Tensor, block: dict) -> torch.Tensor:
+    """ReLU(BatchNorm-1(x)) of a block, (batch, hidden, 1, L) channels-last: one pass on CPU."""
+    if _on_onednn(x):
+        return _conv(x, block["bn1_weight"], block["bn1_bias"], groups=x.shape[1], post="relu")
+    return torch.relu(x * block["scale1"] + block["shift1"])
+
+
+def conv_relu(x: torch.Tensor, block: dict) -> torch.Tensor:
+    """ReLU of a block's first convolution (BatchNorm-2 folded in), valid positions only."""
+    if _on_onednn(x):
+        return _conv(x, block["w1"], block["b1"], block["dilation"], post="relu")
+    return torch.relu(F.conv2d(x, block["w1"], block["b1"], dilation=(1, block["dilation"])))
+
+
+def conv_add(x: torch.Tensor, residual: torch.Tensor, block: dict) -> torch.Tensor:
+    """A block's second convolution plus ``residual`` (same shape as the output): one pass on CPU."""
+    if _on_onednn(x) and residual.is_contiguous(memory_format=torch.channels_last):
+        return torch.ops.mkldnn._convolution_pointwise.binary(
+            x, residual, block["w2"], block["b2"], [0, 0], [1, 1], [1, block["dilation"]], 1, "add", 1.0, None, [],
+            None)
+    return F.conv2d(x, block["w2"], block["b2"], dilation=(1, block["dilation"])) + residual
+
+
 class FastNetwork(nn.Module):
     """The same function as `Pangolin.forward` with valid convolutions and folded BatchNorm."""
 
     def __init__(self, net: Pangolin, dtype: torch.dtype = torch.float32):
         super().__init__()
         config = net.config
+        self.config = config
         self.flank = config.flank
         self.compute_dtype = dtype
         as_2d = lambda w: w.detach().unsqueeze(2)  # (out, in, k) -> (out, in, 1, k)  # noqa: E731
@@ -52,6 +104,8 @@ class FastNetwork(nn.Module):
             tensors = {
                 "scale1": scale1.view(1, -1, 1, 1),
                 "shift1": shift1.view(1, -1, 1, 1),
+                "bn1_weight": scale1.view(-1, 1, 1, 1),  # BatchNorm-1 as a depthwise 1x1 convolution
+                "bn1_bias": shift1,
                 "w1": w1.unsqueeze(2),
                 "b1": b1,
                 "w2": as_2d(block.conv2.weight),
@@ -67,7 +121,7 @@ class FastNetwork(nn.Module):
             entry["crop"] = block.conv1.dilation[0] * (block.conv1.kernel_size[0] - 1)
             self.blocks.append(entry)
         self.block_params = params
-        # The skip path and heads act at output positions only; they stay float32.
+        # The skip path and heads act at output positions only; they stay float32 (used by cone.py).
         self.skip = net.skip
         self.convs = net.convs
         self.dense_after = [
@@ -75,25 +129,76 @@ class FastNetwork(nn.Module):
             if n % config.dense_every == 0 or n == len(net.resblocks)
         ]
         self.head_list = net.heads()
+        # The same 1x1 convolutions as matmuls over (positions, channels) rows: one weight per tap
+        # (input, skip, dense after block n), their biases summed; all heads as one (hidden, 12) matrix.
+        taps = [net.skip, *net.convs]
+        self.tap_weights = nn.ParameterList(
+            nn.Parameter(conv.weight.detach()[:, :, 0].T.contiguous(), requires_grad=False) for conv in taps)
+        self.tap_bias = nn.Parameter(sum(conv.bias.detach() for conv in taps), requires_grad=False)
+        heads = self.head_list
+        self.head_weight = nn.Parameter(torch.cat([h.weight.detach()[:, :, 0] for h in heads]).T.contiguous(),
+                                        requires_grad=False)
+        self.head_bias = nn.Parameter(torch.cat([h.bias.detach() for h in heads]), requires_grad=False)
         for param in [self.w_in, *params]:
             if param.dim() == 4:
                 param.data = param.data.contiguous(memory_format=torch.channels_last)
 
     def trunk(self, x: torch.Tensor) -> torch.Tensor:
         """(batch, 4, L) -> cropped skip representation (batch, hidden, L - context), float32."""
+        return self.skip_rows(x).transpose(1, 2)
+
+    def skip_rows(self, x: torch.Tensor) -> torch.Tensor:
+        """(batch, 4, L) -> skip representation as rows (batch, L - context, hidden), float32."""
+        if x.device.type == "cpu" and onednn_fusion_available():
+            return torch.stack([self._fused_rows(x[i : i + 1]) for i in range(x.shape[0])])
+        return self._plain_rows(x)
+
+    def _fused_rows(self, x: torch.Tensor) -> torch.Tensor:
+        """One window (1, 4, L) through the fused CPU path -> (L - context, hidden) float32 rows."""
+        out_len = x.shape[-1] - 2 * self.flank
+        x = x.to(self.compute_dtype).unsqueeze(2).contiguous(memory_format=torch.channels_last)
+        stream = _conv(x, self.w_in, self.b_in)
+        rows = lambda: self._centre(stream, out_len)[0].T  # noqa: E731  (positions, hidden) view
+        # the stream is updated in place, so each tap is consumed before the next block
+        skip = self._skip_tap(None, rows(), 0)
+        hidden, tap = stream.shape[1], 1
+        for n, block in enumerate(self.blocks, start=1):
+            act = _conv(stream, block["bn1_weight"], block["bn1_bias"], groups=hidden, post="relu")
+            act = _conv(act, block["w1"], block["b1"], block["dilation"], post="relu")
+            crop = block["crop"]
+            stream = stream[..., crop : stream.shape[-1] - crop]
+            _conv_add_(stream, act, block["w2"], block["b2"], block["dilation"])
+            if n in self.dense_after:
+                skip, tap = self._skip_tap(skip, rows(), tap), tap + 1
+        return skip
+
+    def _plain_rows(self, x: torch.Tensor) -> torch.Tensor:
+        """Any device, any batch: separate elementwise ops (cuDNN on GPU) -> (batch, L - context, hidden)."""
         out_len = x.shape[-1] - 2 * self.flank
         x = x.to(self.compute_dtype).unsqueeze(2).contiguous(memory_format=torch.channels_last)
         conv = F.conv2d(x, self.w_in, self.b_in)
-        skip = self.skip(self._centre(conv, out_len).float())
-        dense = iter(self.convs)
+        taps = [self._centre(conv, out_len)]
         for n, block in enumerate(self.blocks, start=1):
             act = torch.relu(conv * block["scale1"] + block["shift1"])
             act = torch.relu(F.conv2d(act, block["w1"], block["b1"], dilation=(1, block["dilation"])))
             act = F.conv2d(act, block["w2"], block["b2"], dilation=(1, block["dilation"]))
             conv = conv[..., block["crop"] : conv.shape[-1] - block["crop"]] + act
             if n in self.dense_after:
-                skip = skip + next(dense)(self._centre(conv, out_len).float())
+                taps.append(self._centre(conv, out_len))
+        return self._skip_matmul([t.transpose(1, 2) for t in taps])
+
+    def _skip_matmul(self, taps: list[torch.Tensor]) -> torch.Tensor:
+        """Sum of the skip path's 1x1 convolutions over tap rows (..., positions, hidden), float32."""
+        skip = None
+        for n, tap in enumerate(taps):
+            skip = self._skip_tap(skip, tap, n)
         return skip
+
+    def _skip_tap(self, skip: torch.Tensor | None, rows: torch.Tensor, n: int) -> torch.Tensor:
+        """``skip`` plus tap ``n``'s 1x1 convolution of ``rows`` (the first tap adds every bias)."""
+        if skip is None:
+            return torch.matmul(rows.float(), self.tap_weights[0]) + self.tap_bias
+        return skip.add_(torch.matmul(rows.float(), self.tap_weights[n]))
 
     @staticmethod
     def _centre(t: torch.Tensor, length: int) -> torch.Tensor:
@@ -101,8 +206,21 @@ class FastNetwork(nn.Module):
         start = (t.shape[-1] - length) // 2
         return t[..., start : start + length].squeeze(2)
 
+    def rows(self, x: torch.Tensor) -> torch.Tensor:
+        """(batch, 4, L) -> scores as rows (batch, L - context, 12): heads over the skip rows."""
+        return self.head_rows(self.skip_rows(x))
+
+    def head_rows(self, skip: torch.Tensor) -> torch.Tensor:
+        """Skip rows (..., positions, hidden) -> scores (..., positions, 12): softmax pairs and usage."""
+        logits = torch.matmul(skip, self.head_weight) + self.head_bias
+        by_tissue = logits.unflatten(-1, (-1, 3))  # per tissue: softmax pair, then usage
+        out = torch.empty_like(by_tissue)
+        out[..., :2] = torch.softmax(by_tissue[..., :2], dim=-1)
+        out[..., 2] = torch.sigmoid(by_tissue[..., 2])
+        return out.flatten(-2)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return apply_heads(self.head_list, self.trunk(x))
+        return self.rows(x).transpose(1, 2)
 
 
 class ReferenceNetwork(nn.Module):
@@ -115,6 +233,9 @@ class ReferenceNetwork(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x.to(self.compute_dtype)).float()
+
+    def rows(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward(x).transpose(1, 2)
 
 
 def build_runner(net: Pangolin, engine: str, dtype: torch.dtype) -> nn.Module:

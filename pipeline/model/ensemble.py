@@ -16,6 +16,7 @@ import torch
 
 from ..errors import ConfigError, SequenceError
 from ..genome.encode import one_hot
+from .allocator import keep_freed_memory
 from .checkpoints import checkpoint_name, load_network, resolve_weights, verify_checkpoint
 from .config import ModelConfig
 from .engine import ENGINES, build_runner
@@ -86,14 +87,19 @@ class Ensemble:
     @torch.inference_mode()
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(batch, 4, L) one-hot on ``self.device`` -> (batch, 12, L - context) ensemble scores."""
-        shape = (x.shape[0], self.config.n_channels, x.shape[-1] - self.context)
+        return self.forward_rows(x).transpose(1, 2)
+
+    @torch.inference_mode()
+    def forward_rows(self, x: torch.Tensor) -> torch.Tensor:
+        """(batch, 4, L) one-hot on ``self.device`` -> (batch, L - context, 12) ensemble scores."""
+        shape = (x.shape[0], x.shape[-1] - self.context, self.config.n_channels)
         total = torch.zeros(shape, dtype=torch.float32, device=x.device)
         counts = torch.zeros(self.config.n_channels, dtype=torch.float32, device=x.device)
         for member, runner in zip(self.members, self.runners):
             index = list(member.channels)
-            total[:, index] += runner(x)[:, index]
+            total[..., index] += runner.rows(x)[..., index]
             counts[index] += 1
-        return total / counts[None, :, None]
+        return total / counts
 
     def score_batch(self, onehot: np.ndarray) -> np.ndarray:
         """(batch, L, 4) one-hot -> (batch, L - context, 12) float32 scores, genome order.
@@ -122,7 +128,7 @@ class Ensemble:
             x = torch.from_numpy(batch).transpose(1, 2)
             if self.device.type == "cuda":
                 x = x.pin_memory().to(self.device, non_blocking=True)
-            scores = self.forward(x).transpose(1, 2).cpu().numpy()
+            scores = self.forward_rows(x).cpu().numpy()
             for (s, k), values in zip(chunk, scores):
                 result[s, k : k + width] = values
         return result[:, :n_out]
@@ -267,6 +273,7 @@ def load_ensemble(
     if dtype == "float16" and torch_device.type == "cpu":
         raise ConfigError("dtype float16 is for GPUs; on CPU use bfloat16 or float32")
     members = ensemble_members(ensemble, config)
+    keep_freed_memory()  # activations reuse freed memory instead of fresh pages (also in Dask workers)
     directory = resolve_weights(weights, configured_weights)
     checksums = {m.name: verify_checkpoint(directory, m.name) for m in members}
     runners = []

@@ -1,0 +1,116 @@
+"""What this machine's kernels can do: CPU features and the conv kernel rate on the network's shapes.
+
+The engine's executed FLOP/s means little alone (machines differ several-fold); divided by the
+rate of the very convolution kernel it calls, on the network's own shapes, measured in the same
+run, it says how much of the hardware the engine uses.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from ..model.config import ModelConfig
+
+# CPU flags (Linux /proc/cpuinfo names) that give native bfloat16 arithmetic to oneDNN
+BF16_FLAGS = ("avx512_bf16", "amx_bf16", "amx_tile")
+
+
+def cpu_flags() -> set[str]:
+    """The CPU's feature flags from /proc/cpuinfo (empty where there is none, e.g. macOS)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return set()
+    for line in text.splitlines():
+        if line.startswith("flags"):
+            return set(line.split(":", 1)[1].split())
+    return set()
+
+
+def native_bf16(flags: set[str] | None = None) -> list[str]:
+    """The native bfloat16 features this CPU has (AVX512_BF16, AMX); empty: bfloat16 is emulated."""
+    flags = cpu_flags() if flags is None else flags
+    return [f for f in BF16_FLAGS if f in flags]
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def owned_cores() -> int:
+    """Cores this process may run on (its CPU affinity: a SLURM job's or a container's share)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def describe_machine(device: str) -> list[str]:
+    """Lines naming the machine: CPU or GPU, threads, vector ISA, native bfloat16, load average."""
+    if device.startswith("cuda"):
+        lines = [f"device: {torch.cuda.get_device_name(torch.device(device))} (torch {torch.__version__}), "
+                 f"CPU side {torch.get_num_threads()} threads"]
+    else:
+        bf16 = native_bf16()
+        native = f"native ({', '.join(bf16)})" if bf16 else "emulated (no AVX512_BF16 or AMX)"
+        lines = [f"machine: {cpu_model()}, {owned_cores()} cores owned, {torch.get_num_threads()} torch threads, "
+                 f"{torch.backends.cpu.get_cpu_capability()}; bfloat16: {native}"]
+    return lines + [f"load average (1 min) at start: {load_average():.2f}"]
+
+
+def load_average() -> float:
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return float("nan")
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def conv_kernel_rate(dtype: torch.dtype, device: str = "cpu", length: int = 110_000, repeats: int = 3,
+                     config: ModelConfig | None = None) -> tuple[float, float]:
+    """FLOP/s of plain conv2d (channels-last, batch 1, with bias) over one network's 32 trunk
+    convolutions (hidden -> hidden channels, each block's kernel and dilation) on ``length``
+    input positions: per second of wall-clock time and per second of this process's CPU time (all
+    threads; on a shared machine the CPU-time rate is steadier), best of ``repeats``. This is the
+    kernel the fast engine calls."""
+    config = config or ModelConfig()
+    torch_device = torch.device(device)
+    h = config.hidden
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(1, h, 1, length, generator=gen).to(torch_device, dtype)
+    x = x.contiguous(memory_format=torch.channels_last)
+    layers = []
+    for kernel, dilation in config.block_specs:
+        w = (0.05 * torch.randn(h, h, 1, kernel, generator=gen)).to(torch_device, dtype)
+        bias = torch.zeros(h, dtype=dtype, device=torch_device)
+        layers.append((w.contiguous(memory_format=torch.channels_last), bias, dilation))
+    macs = sum(2 * h * h * w.shape[-1] * (length - d * (w.shape[-1] - 1)) for w, _, d in layers)
+    best, best_cpu = float("inf"), float("inf")
+    with torch.inference_mode():
+        for attempt in range(repeats + 1):  # the first round creates the primitives: not timed
+            _sync(torch_device)
+            start, start_cpu = time.perf_counter(), time.process_time()
+            for w, b, d in layers:
+                for _ in range(2):
+                    F.conv2d(x, w, b, dilation=(1, d))
+            _sync(torch_device)
+            if attempt:
+                best = min(best, time.perf_counter() - start)
+                best_cpu = min(best_cpu, time.process_time() - start_cpu)
+    return 2 * macs / best, 2 * macs / best_cpu
