@@ -50,3 +50,11 @@ class StoreLocked(StoreError):
 
 class VariantError(PipelineError, ValueError):
     """A variant file cannot be read."""
+
+
+class HeadError(PipelineError, ValueError):
+    """A fine-tuned head checkpoint is missing, malformed or belongs to another base ensemble."""
+
+
+class TargetError(PipelineError, ValueError):
+    """Fine-tuning targets (bigWig/bedGraph tracks or annotated sites) are missing or unusable."""

@@ -22,11 +22,13 @@ def predict(
     dtype: Annotated[str, Opt(help="float32, bfloat16, float16 (GPU)")] = "float32",
     device: Annotated[str, Opt(help="cpu, cuda, cuda:N")] = "cpu",
     weights: WeightsOpt = None,
+    head: Annotated[Optional[Path], Opt(help="fine-tuned head (.pt from `finetune`): adds its columns")] = None,
 ) -> None:
     """Score every position of a region (context fetched automatically; N beyond contig ends)."""
     from ..genome.fasta import Reference
     from ..genome.regions import parse_region
     from ..model import load_ensemble
+    from ..model.head import load_head
     from ..predict import predict_region
 
     parsed = parse_region(region)
@@ -34,7 +36,7 @@ def predict(
         raise typer.BadParameter(f"strand must be + or -, got {strand!r}", param_hint="--strand")
     reference = Reference(fasta)
     ens = load_ensemble(ensemble, weights, device=device, dtype=dtype)
-    table = predict_region(ens, reference, parsed, strand)
+    table = predict_region(ens, reference, parsed, strand, load_head(head, ens) if head else None)
     if table.attrs["ambiguous"]:
         warnings.warn(f"{table.attrs['ambiguous']:,} IUPAC or other non-ACGTN symbols were read as N", stacklevel=1)
     table.to_csv(out if out else sys.stdout, sep="\t", index=False, float_format="%.6g")

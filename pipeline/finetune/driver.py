@@ -1,0 +1,191 @@
+"""Fine-tuning end to end: genes -> train/validation split -> cached features and labels -> head -> checkpoint."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import warnings
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import AnnotationError, ConfigError, TargetError
+from ..genome.annotation import GeneFilter, read_genes
+from ..genome.digest import sha256_file
+from ..genome.fasta import Reference
+from ..model.ensemble import Ensemble, load_ensemble
+from ..model.head import SITE_CLASSES, TokenHead, save_head
+from ..precompute.plan import genes_on_reference
+from .features import FeatureSet, extract_features, gene_segments
+from .labels import TargetSpec, check_usage, parse_targets, site_labels, splice_sites, usage_targets
+from .metrics import base_site_metrics, pearson
+from .train import Split, TrainOptions, evaluate, fit, site_class_weights
+
+DEFAULT_CACHE = Path(tempfile.gettempdir()) / "pangolin-features"
+MAX_UNKNOWN = 0.5  # genes whose body is more than half N are unknown sequence, not training data
+
+
+@dataclass(frozen=True)
+class FinetuneSpec:
+    """What to train on and how. Validation: ``valid_annotation`` (with ``valid_fasta``, default the
+    training FASTA), or the genes of ``valid_chrom``, or ``valid_genes`` held out of the annotation."""
+
+    fasta: str
+    annotation: str
+    out: str
+    task: str = "sites"
+    targets: str | None = None
+    valid_chrom: str | None = None
+    valid_genes: tuple[str, ...] = ()
+    valid_fasta: str | None = None
+    valid_annotation: str | None = None
+    tags: tuple[str, ...] = ()
+    gene_types: tuple[str, ...] = ()
+    ensemble: str = "official"
+    weights: str | None = None
+    dtype: str = "float32"
+    feature_dtype: str = "float16"
+    cache_dir: str | None = str(DEFAULT_CACHE)
+    train_backbone: bool = False
+    report: str | None = None
+    options: TrainOptions = field(default_factory=TrainOptions)
+
+    def __post_init__(self) -> None:
+        if self.task not in ("sites", "usage"):
+            raise ConfigError(f"--task must be sites or usage, got {self.task!r}")
+        if (self.task == "usage") != bool(self.targets):
+            raise ConfigError("--targets NAME=PATH,... is needed for --task usage, and only there")
+        given = [bool(self.valid_annotation), bool(self.valid_chrom), bool(self.valid_genes)]
+        if sum(given) != 1:
+            raise ConfigError("give exactly one validation split: --valid-annotation (with --valid-fasta), "
+                              "--valid-chrom or --valid-genes")
+        if self.valid_fasta and not self.valid_annotation:
+            raise ConfigError("--valid-fasta needs --valid-annotation")
+        if self.feature_dtype not in ("float16", "float32"):
+            raise ConfigError(f"feature dtype must be float16 or float32, got {self.feature_dtype!r}")
+
+
+@dataclass
+class GeneSet:
+    """Genes of one split on their reference."""
+
+    reference: Reference
+    genes: pd.DataFrame
+
+
+def known_sequence(genes: pd.DataFrame, reference: Reference) -> pd.DataFrame:
+    """Genes whose body is mostly real sequence; the others (N stretches) are dropped with one warning."""
+    unknown = [reference.fetch(g.chrom, g.start, g.end).upper().count("N") / max(g.end - g.start, 1)
+               for g in genes.itertuples()]
+    keep = np.asarray(unknown) <= MAX_UNKNOWN
+    if not keep.all():
+        warnings.warn(f"{int((~keep).sum())} gene(s) lie mostly in unknown sequence (N) and were skipped",
+                      stacklevel=2)
+    if not keep.any():
+        raise AnnotationError("every gene lies in unknown sequence (N): nothing to train or validate on")
+    return genes[keep].reset_index(drop=True)
+
+
+def split_genes(spec: FinetuneSpec) -> tuple[GeneSet, GeneSet]:
+    """Training and validation genes, as the spec's split says."""
+    gene_filter = GeneFilter(spec.gene_types, spec.tags)
+    reference = Reference(spec.fasta)
+    genes = known_sequence(genes_on_reference(read_genes(spec.annotation, gene_filter), reference), reference)
+    if spec.valid_annotation:
+        valid_ref = Reference(spec.valid_fasta or spec.fasta)
+        valid = genes_on_reference(read_genes(spec.valid_annotation, gene_filter), valid_ref)
+        return GeneSet(reference, genes), GeneSet(valid_ref, known_sequence(valid, valid_ref))
+    if spec.valid_chrom:
+        held = genes.chrom == reference.resolve(spec.valid_chrom)
+        what = f"chromosome {spec.valid_chrom}"
+    else:
+        unknown = set(spec.valid_genes) - set(genes.gene_name) - set(genes.gene_id)
+        if unknown:
+            raise AnnotationError(f"validation gene(s) {', '.join(sorted(unknown))} are not among the genes kept")
+        held = genes.gene_name.isin(spec.valid_genes) | genes.gene_id.isin(spec.valid_genes)
+        what = f"genes {', '.join(spec.valid_genes)}"
+    if not held.any() or held.all():
+        raise AnnotationError(f"validation on {what} leaves {'no' if not held.any() else 'every'} gene "
+                              "for validation; both splits need genes")
+    train, valid = genes[~held].reset_index(drop=True), genes[held].reset_index(drop=True)
+    return GeneSet(reference, train), GeneSet(reference, valid)
+
+
+def build_split(gene_set: GeneSet, features: FeatureSet, task: str, targets: list[TargetSpec] | None,
+                name: str) -> Split:
+    """Per-base labels for a split's segments, next to its features."""
+    if task == "sites":
+        sites = splice_sites(gene_set.genes)
+        labels = np.concatenate([site_labels(sites, s.chrom, s.strand, s.start, s.end) for s in features.segments])
+        if not (labels > 0).any():
+            raise TargetError(f"the {name} genes have no annotated splice sites (single-exon transcripts only?)")
+    else:
+        labels = np.concatenate([usage_targets(targets, s.chrom, s.strand, s.start, s.end)
+                                 for s in features.segments], axis=1).T
+        check_usage(labels.T, [t.name for t in targets], name)
+    return Split(features.features, labels, features.scores)
+
+
+def base_metrics(ensemble: Ensemble, split: Split, task: str, targets: list[TargetSpec] | None) -> dict[str, float]:
+    """The base model on the validation split: P(splice) (mean over tissues) against all sites, or
+    each tissue's usage channel against each target."""
+    channels = ensemble.channels
+    if task == "sites":
+        p_splice = split.scores[:, [k for k, c in enumerate(channels) if c.endswith("_p_splice")]].mean(1)
+        return base_site_metrics(p_splice, split.labels)
+    return {f"{t.name}_pearson_vs_{c}": pearson(split.scores[:, k], split.labels[:, n])
+            for n, t in enumerate(targets) for k, c in enumerate(channels) if c.endswith("_usage")}
+
+
+def finetune(spec: FinetuneSpec, say: Callable[[str], None] = lambda _: None) -> dict:
+    """Train a head as ``spec`` says, save it to ``spec.out`` (and the report to ``spec.report``); return the report."""
+    targets = parse_targets(spec.targets) if spec.task == "usage" else None
+    train_genes, valid_genes = split_genes(spec)
+    ensemble = load_ensemble(spec.ensemble, spec.weights, dtype=spec.dtype)
+    splits, segments = {}, {}
+    for name, gene_set in (("training", train_genes), ("validation", valid_genes)):
+        segments[name] = gene_segments(gene_set.genes, gene_set.reference.lengths)
+        bases = sum(s.size for s in segments[name])
+        say(f"{name}: {len(gene_set.genes)} genes, {bases:,} bases; computing or reading cached features")
+        features = extract_features(ensemble, gene_set.reference, segments[name], spec.cache_dir, spec.feature_dtype)
+        splits[name] = build_split(gene_set, features, spec.task, targets, name)
+    train, valid = splits["training"], splits["validation"]
+    outputs = SITE_CLASSES if spec.task == "sites" else tuple(t.name for t in targets)
+    head = TokenHead(train.features.shape[1], outputs, spec.task, spec.options.width)
+    if spec.task == "sites":
+        head.class_weights.copy_(site_class_weights(train.labels))
+    before = evaluate(head, valid)
+    history = fit(head, train, valid, spec.options,
+                  log=lambda h: say(f"epoch {h['epoch']}: train loss {h['train_loss']:.4f}, "
+                                    f"validation loss {h['valid_loss']:.4f}"))
+    report = {
+        "task": spec.task, "outputs": head.columns,
+        "metrics": {"base": base_metrics(ensemble, valid, spec.task, targets), "before": before,
+                    "after": evaluate(head, valid)},
+        "best_epoch": min(history, key=lambda h: h["valid_loss"])["epoch"], "history": history,
+        "trained_on": _provenance(spec, train_genes, valid_genes, targets, splits),
+        "hyperparameters": {**asdict(spec.options), "feature_dtype": spec.feature_dtype, "dtype": spec.dtype,
+                            "train_backbone": spec.train_backbone},
+    }
+    save_head(spec.out, head, ensemble, report)
+    if spec.report:
+        Path(spec.report).write_text(json.dumps(report, indent=1, default=float) + "\n")
+    return report
+
+
+def _provenance(spec: FinetuneSpec, train: GeneSet, valid: GeneSet, targets: list[TargetSpec] | None,
+                splits: dict[str, Split]) -> dict:
+    files = {"fasta": spec.fasta, "annotation": spec.annotation, "valid_fasta": spec.valid_fasta,
+             "valid_annotation": spec.valid_annotation}
+    return {
+        **{k: {"path": v, "sha256": sha256_file(v)} for k, v in files.items() if v},
+        "targets": {t.name: {"plus": t.plus.digest(), "minus": t.minus.digest()} for t in targets or []},
+        "filters": {"tags": list(spec.tags), "gene_types": list(spec.gene_types)},
+        "split": {"valid_chrom": spec.valid_chrom, "valid_genes": list(spec.valid_genes),
+                  "training_genes": list(train.genes.gene_name), "validation_genes": list(valid.genes.gene_name),
+                  "training_bases": len(splits["training"].labels),
+                  "validation_bases": len(splits["validation"].labels)},
+    }
