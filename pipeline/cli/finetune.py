@@ -20,6 +20,7 @@ def finetune(
     valid_annotation: Annotated[Optional[Path], Opt(help="validate on this annotation's genes")] = None,
     valid_fasta: Annotated[Optional[Path], Opt(help="FASTA of --valid-annotation (default: --fasta)")] = None,
     tags: Annotated[Optional[list[str]], Opt("--tags", help="keep transcripts with this tag (repeatable)")] = None,
+    valid_tags: Annotated[Optional[list[str]], Opt("--valid-tags", help="--tags for --valid-annotation")] = None,
     gene_types: Annotated[Optional[list[str]], Opt("--gene-types", help="keep genes of this type")] = None,
     epochs: Annotated[int, Opt(help="most epochs (early stopping may end sooner)")] = 30,
     lr: Annotated[float, Opt(help="AdamW learning rate")] = 1e-3,
@@ -49,7 +50,8 @@ def finetune(
         valid_chrom=valid_chrom, valid_genes=tuple(g for g in (valid_genes or "").split(",") if g),
         valid_fasta=str(valid_fasta) if valid_fasta else None,
         valid_annotation=str(valid_annotation) if valid_annotation else None,
-        tags=tuple(tags or ()), gene_types=tuple(gene_types or ()), ensemble=ensemble, weights=weights,
+        tags=tuple(tags or ()), valid_tags=tuple(valid_tags or ()), gene_types=tuple(gene_types or ()),
+        ensemble=ensemble, weights=weights,
         dtype=dtype, cache_dir=str(cache_dir or DEFAULT_CACHE), train_backbone=train_backbone,
         report=str(report) if report else None, options=options,
     )

@@ -16,10 +16,12 @@ from ..errors import AnnotationError, ConfigError, TargetError
 from ..genome.annotation import GeneFilter, read_genes
 from ..genome.digest import sha256_file
 from ..genome.fasta import Reference
+from ..model.checkpoints import resolve_weights
 from ..model.ensemble import Ensemble, load_ensemble
 from ..model.head import SITE_CLASSES, TokenHead, save_head
 from ..precompute.plan import genes_on_reference
-from .features import FeatureSet, extract_features, gene_segments
+from .backbone import features_split, fit_backbone
+from .features import Segment, extract_features, gene_segments
 from .labels import TargetSpec, check_usage, parse_targets, site_labels, splice_sites, usage_targets
 from .metrics import base_site_metrics, pearson
 from .train import Split, TrainOptions, evaluate, fit, site_class_weights
@@ -43,6 +45,7 @@ class FinetuneSpec:
     valid_fasta: str | None = None
     valid_annotation: str | None = None
     tags: tuple[str, ...] = ()
+    valid_tags: tuple[str, ...] = ()  # tags of --valid-annotation (its own file, its own tag names)
     gene_types: tuple[str, ...] = ()
     ensemble: str = "official"
     weights: str | None = None
@@ -96,7 +99,8 @@ def split_genes(spec: FinetuneSpec) -> tuple[GeneSet, GeneSet]:
     genes = known_sequence(genes_on_reference(read_genes(spec.annotation, gene_filter), reference), reference)
     if spec.valid_annotation:
         valid_ref = Reference(spec.valid_fasta or spec.fasta)
-        valid = genes_on_reference(read_genes(spec.valid_annotation, gene_filter), valid_ref)
+        valid_filter = GeneFilter(spec.gene_types, spec.valid_tags)
+        valid = genes_on_reference(read_genes(spec.valid_annotation, valid_filter), valid_ref)
         return GeneSet(reference, genes), GeneSet(valid_ref, known_sequence(valid, valid_ref))
     if spec.valid_chrom:
         held = genes.chrom == reference.resolve(spec.valid_chrom)
@@ -114,19 +118,26 @@ def split_genes(spec: FinetuneSpec) -> tuple[GeneSet, GeneSet]:
     return GeneSet(reference, train), GeneSet(reference, valid)
 
 
-def build_split(gene_set: GeneSet, features: FeatureSet, task: str, targets: list[TargetSpec] | None,
-                name: str) -> Split:
-    """Per-base labels for a split's segments, next to its features."""
+def split_labels(genes: pd.DataFrame, segments: list[Segment], task: str, targets: list[TargetSpec] | None,
+                 name: str) -> np.ndarray:
+    """Per-base labels of a split's segments: classes (bases,) or usage (bases, targets); checked."""
     if task == "sites":
-        sites = splice_sites(gene_set.genes)
-        labels = np.concatenate([site_labels(sites, s.chrom, s.strand, s.start, s.end) for s in features.segments])
+        sites = splice_sites(genes)
+        labels = np.concatenate([site_labels(sites, s.chrom, s.strand, s.start, s.end) for s in segments])
         if not (labels > 0).any():
             raise TargetError(f"the {name} genes have no annotated splice sites (single-exon transcripts only?)")
-    else:
-        labels = np.concatenate([usage_targets(targets, s.chrom, s.strand, s.start, s.end)
-                                 for s in features.segments], axis=1).T
-        check_usage(labels.T, [t.name for t in targets], name)
-    return Split(features.features, labels, features.scores)
+        return labels
+    values = np.concatenate([usage_targets(targets, s.chrom, s.strand, s.start, s.end) for s in segments], axis=1)
+    check_usage(values, [t.name for t in targets], name)
+    return np.ascontiguousarray(values.T)
+
+
+def labeller(genes: pd.DataFrame, task: str, targets: list[TargetSpec] | None) -> Callable[[Segment], np.ndarray]:
+    """Labels of any segment, in genome order (for training windows)."""
+    if task == "sites":
+        sites = splice_sites(genes)
+        return lambda s: site_labels(sites, s.chrom, s.strand, s.start, s.end)
+    return lambda s: usage_targets(targets, s.chrom, s.strand, s.start, s.end)
 
 
 def base_metrics(ensemble: Ensemble, split: Split, task: str, targets: list[TargetSpec] | None) -> dict[str, float]:
@@ -143,49 +154,57 @@ def base_metrics(ensemble: Ensemble, split: Split, task: str, targets: list[Targ
 def finetune(spec: FinetuneSpec, say: Callable[[str], None] = lambda _: None) -> dict:
     """Train a head as ``spec`` says, save it to ``spec.out`` (and the report to ``spec.report``); return the report."""
     targets = parse_targets(spec.targets) if spec.task == "usage" else None
-    train_genes, valid_genes = split_genes(spec)
+    gene_sets = dict(zip(("training", "validation"), split_genes(spec)))
+    segments = {name: gene_segments(g.genes, g.reference.lengths) for name, g in gene_sets.items()}
+    labels = {name: split_labels(gene_sets[name].genes, segments[name], spec.task, targets, name) for name in gene_sets}
     ensemble = load_ensemble(spec.ensemble, spec.weights, dtype=spec.dtype)
-    splits, segments = {}, {}
-    for name, gene_set in (("training", train_genes), ("validation", valid_genes)):
-        segments[name] = gene_segments(gene_set.genes, gene_set.reference.lengths)
-        bases = sum(s.size for s in segments[name])
-        say(f"{name}: {len(gene_set.genes)} genes, {bases:,} bases; computing or reading cached features")
+    splits = {}
+    for name, gene_set in gene_sets.items():
+        say(f"{name}: {len(gene_set.genes)} genes, {len(labels[name]):,} bases")
+        if name == "training" and spec.train_backbone:
+            continue  # features change with the backbone: computed per step instead
         features = extract_features(ensemble, gene_set.reference, segments[name], spec.cache_dir, spec.feature_dtype)
-        splits[name] = build_split(gene_set, features, spec.task, targets, name)
-    train, valid = splits["training"], splits["validation"]
+        splits[name] = Split(features.features, labels[name], features.scores)
+    valid = splits["validation"]
     outputs = SITE_CLASSES if spec.task == "sites" else tuple(t.name for t in targets)
-    head = TokenHead(train.features.shape[1], outputs, spec.task, spec.options.width)
+    head = TokenHead(valid.features.shape[1], outputs, spec.task, spec.options.width)
     if spec.task == "sites":
-        head.class_weights.copy_(site_class_weights(train.labels))
-    before = evaluate(head, valid)
-    history = fit(head, train, valid, spec.options,
-                  log=lambda h: say(f"epoch {h['epoch']}: train loss {h['train_loss']:.4f}, "
-                                    f"validation loss {h['valid_loss']:.4f}"))
+        head.class_weights.copy_(site_class_weights(labels["training"]))
+    before, backbone = evaluate(head, valid), None
+    log = lambda h: say(f"epoch {h['epoch']}: train loss {h['train_loss']:.4f}, validation loss {h['valid_loss']:.4f}")  # noqa: E731
+    if spec.train_backbone:
+        valid_split = features_split(gene_sets["validation"].reference, segments["validation"], labels["validation"])
+        train = gene_sets["training"]
+        backbone, history = fit_backbone(ensemble, resolve_weights(spec.weights), head, train.reference,
+                                         segments["training"], labeller(train.genes, spec.task, targets),
+                                         valid_split, spec.options, log=log)
+        valid = valid_split(backbone.as_ensemble(ensemble))
+    else:
+        history = fit(head, splits["training"], valid, spec.options, log=log)
     report = {
         "task": spec.task, "outputs": head.columns,
-        "metrics": {"base": base_metrics(ensemble, valid, spec.task, targets), "before": before,
+        "metrics": {"base": base_metrics(ensemble, splits["validation"], spec.task, targets), "before": before,
                     "after": evaluate(head, valid)},
         "best_epoch": min(history, key=lambda h: h["valid_loss"])["epoch"], "history": history,
-        "trained_on": _provenance(spec, train_genes, valid_genes, targets, splits),
+        "trained_on": _provenance(spec, gene_sets, targets, labels),
         "hyperparameters": {**asdict(spec.options), "feature_dtype": spec.feature_dtype, "dtype": spec.dtype,
                             "train_backbone": spec.train_backbone},
     }
-    save_head(spec.out, head, ensemble, report)
+    save_head(spec.out, head, ensemble, report, backbone)
     if spec.report:
         Path(spec.report).write_text(json.dumps(report, indent=1, default=float) + "\n")
     return report
 
 
-def _provenance(spec: FinetuneSpec, train: GeneSet, valid: GeneSet, targets: list[TargetSpec] | None,
-                splits: dict[str, Split]) -> dict:
+def _provenance(spec: FinetuneSpec, gene_sets: dict[str, GeneSet], targets: list[TargetSpec] | None,
+                labels: dict[str, np.ndarray]) -> dict:
     files = {"fasta": spec.fasta, "annotation": spec.annotation, "valid_fasta": spec.valid_fasta,
              "valid_annotation": spec.valid_annotation}
     return {
         **{k: {"path": v, "sha256": sha256_file(v)} for k, v in files.items() if v},
         "targets": {t.name: {"plus": t.plus.digest(), "minus": t.minus.digest()} for t in targets or []},
-        "filters": {"tags": list(spec.tags), "gene_types": list(spec.gene_types)},
+        "filters": {"tags": list(spec.tags), "valid_tags": list(spec.valid_tags), "gene_types": list(spec.gene_types)},
         "split": {"valid_chrom": spec.valid_chrom, "valid_genes": list(spec.valid_genes),
-                  "training_genes": list(train.genes.gene_name), "validation_genes": list(valid.genes.gene_name),
-                  "training_bases": len(splits["training"].labels),
-                  "validation_bases": len(splits["validation"].labels)},
+                  **{f"{name}_genes": list(g.genes.gene_name) for name, g in gene_sets.items()},
+                  **{f"{name}_bases": len(values) for name, values in labels.items()}},
     }

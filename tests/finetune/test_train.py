@@ -11,10 +11,12 @@ import pytest
 import torch
 
 from pipeline.errors import HeadError
-from pipeline.finetune.driver import build_split, split_genes
-from pipeline.finetune.features import extract_features, gene_segments
-from pipeline.finetune.train import TrainOptions, evaluate, fit, predict, site_class_weights, split_loss
+from pipeline.finetune.backbone import features_split, fit_backbone
+from pipeline.finetune.driver import labeller, split_genes, split_labels
+from pipeline.finetune.features import Segment, extract_features, gene_segments
+from pipeline.finetune.train import Split, TrainOptions, evaluate, fit, predict, site_class_weights, split_loss
 from pipeline.genome.encode import one_hot
+from pipeline.model.checkpoints import load_network
 from pipeline.model.head import SITE_CLASSES, TokenHead, load_head, save_head, trainable_backbone
 
 from ..conftest import DATA, REPO
@@ -38,7 +40,8 @@ def prepared(get_ensemble, tmp_path_factory):
     for name, gene_set in zip(("training", "validation"), split_genes(spec)):
         segments = gene_segments(gene_set.genes, gene_set.reference.lengths)
         features = extract_features(ens, gene_set.reference, segments, cache)
-        splits[name] = (gene_set, features, build_split(gene_set, features, "sites", None, name))
+        labels = split_labels(gene_set.genes, segments, "sites", None, name)
+        splits[name] = (gene_set, features, Split(features.features, labels, features.scores))
     return ens, cache, splits
 
 
@@ -116,3 +119,26 @@ def test_head_with_a_trained_backbone_runs_its_own_networks(prepared, weights_di
     tuned = load_head(path, ens).score_onehot(one_hot(seq), segment.strand)
     frozen = predict(head, features.features)[: segment.size, 1:]
     assert np.abs(tuned - frozen).max() > 1e-2
+
+
+def test_backbone_training_on_windows_updates_the_networks(prepared, weights_dir):
+    ens, _, splits = prepared
+    one = dataclasses.replace(ens, members=ens.members[:1], runners=ens.runners[:1])  # one network: cheap
+    gene_set = splits["training"][0]
+    # two 32-base windows over real sites, one per strand; validated on the same windows (memorisable)
+    pieces = [Segment("chr22", "+", 32_067_020, 32_067_052), Segment("chr22", "-", 32_152_610, 32_152_642)]
+    label = labeller(gene_set.genes, "sites", None)
+    assert all(label(p).any() for p in pieces)
+    valid = features_split(gene_set.reference, pieces, np.concatenate([label(p) for p in pieces]))
+    head = TokenHead(ens.config.hidden, SITE_CLASSES, "sites", width=8)
+    backbone, history = fit_backbone(one, weights_dir, head, gene_set.reference, pieces, label, valid,
+                                     TrainOptions(epochs=3, lr=1e-2, patience=3), window=32)
+    assert history[-1]["train_loss"] < history[1]["train_loss"] and history[-1]["valid_loss"] < history[0]["valid_loss"]
+    original = load_network(weights_dir, ens.members[0].name)
+    tuned = backbone.networks[0]
+    assert not torch.equal(tuned.resblocks[3].conv2.weight, original.resblocks[3].conv2.weight)
+    # the fine-tuned network on the fast engine gives the reference network's features
+    x = torch.from_numpy(np.ascontiguousarray(np.eye(4, dtype=np.float32)[np.arange(10_040) % 4].T))[None]
+    fast = backbone.as_ensemble(one)
+    with torch.no_grad():
+        np.testing.assert_allclose(fast.runners[0].trunk(x), tuned.trunk(x), atol=1e-4)

@@ -4,6 +4,7 @@ backbone training reaches the reference network's weights; channels are named.""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 import pipeline.model.head as heads
@@ -43,6 +44,7 @@ def test_hidden_representation_reproduces_the_ensemble(get_ensemble):
     np.testing.assert_allclose(ensemble_scores(ens, hidden_representation(ens, x)), ens.forward(x), atol=1e-6)
 
 
+@pytest.mark.slow
 def test_backbone_training_updates_the_reference_network(weights_dir):
     torch.manual_seed(0)
     net = load_network(weights_dir, "final.1.0.3.v2")
