@@ -29,11 +29,11 @@ pytestmark = pytest.mark.slow  # backbone features of 6 kb (with context 36 kb):
 
 
 @pytest.fixture(scope="module")
-def prepared(get_ensemble, tmp_path_factory):
+def prepared(get_ensemble, feature_cache):
     """Training (two genes) and validation (one gene) splits; backbone features computed once."""
     from pipeline.finetune.driver import FinetuneSpec
 
-    cache = tmp_path_factory.mktemp("features")
+    cache = feature_cache
     spec = FinetuneSpec(str(CHR22), str(GENES), "unused.pt", valid_genes=("C22orf42_4_8",), cache_dir=str(cache))
     ens = get_ensemble()
     splits = {}
@@ -59,7 +59,7 @@ def test_cache_returns_the_computed_features(prepared):
     ens, cache, splits = prepared
     gene_set, features, _ = splits["validation"]
     again = extract_features(ens, gene_set.reference, features.segments, cache)
-    assert len(list(cache.iterdir())) == 3  # one entry per segment
+    assert sum(1 for _ in cache.iterdir()) >= 3  # one entry per segment
     np.testing.assert_array_equal(again.features, features.features)
     np.testing.assert_array_equal(again.scores, features.scores)
 
