@@ -53,6 +53,7 @@ class FinetuneSpec:
     feature_dtype: str = "float16"
     cache_dir: str | None = str(DEFAULT_CACHE)
     train_backbone: bool = False
+    prior: bool = True  # sites heads start from the base model's P(splice) (see model/head.py)
     report: str | None = None
     options: TrainOptions = field(default_factory=TrainOptions)
 
@@ -167,7 +168,10 @@ def finetune(spec: FinetuneSpec, say: Callable[[str], None] = lambda _: None) ->
         splits[name] = Split(features.features, labels[name], features.scores)
     valid = splits["validation"]
     outputs = SITE_CLASSES if spec.task == "sites" else tuple(t.name for t in targets)
-    head = TokenHead(valid.features.shape[1], outputs, spec.task, spec.options.width)
+    prior = len(ensemble.runners) if spec.task == "sites" and spec.prior else 0
+    head = TokenHead(valid.features.shape[1], outputs, spec.task, spec.options.width, prior)
+    if prior:
+        head.set_prior(ensemble)
     if spec.task == "sites":
         head.class_weights.copy_(site_class_weights(labels["training"]))
     before, backbone = evaluate(head, valid), None
@@ -188,7 +192,7 @@ def finetune(spec: FinetuneSpec, say: Callable[[str], None] = lambda _: None) ->
         "best_epoch": min(history, key=lambda h: h["valid_loss"])["epoch"], "history": history,
         "trained_on": _provenance(spec, gene_sets, targets, labels),
         "hyperparameters": {**asdict(spec.options), "feature_dtype": spec.feature_dtype, "dtype": spec.dtype,
-                            "train_backbone": spec.train_backbone},
+                            "train_backbone": spec.train_backbone, "prior": bool(prior)},
     }
     save_head(spec.out, head, ensemble, report, backbone)
     if spec.report:

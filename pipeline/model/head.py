@@ -10,7 +10,10 @@ The hidden representation of a window is every network's cropped skip representa
   BatchNorm keeps its running statistics (eval mode), as is usual when fine-tuning on few windows.
 
 A `TokenHead` is a per-nucleotide MLP (1x1 convolutions) on that representation: ``sites``
-(3-class softmax: neither, donor, acceptor) or ``usage`` (one sigmoid per target).
+(3-class softmax: neither, donor, acceptor) or ``usage`` (one sigmoid per target). A sites head may
+start from the base model's P(splice) (its *prior*): the logits are (log(1 - p), log p, log p) plus
+the MLP's output, so the MLP learns which class a site is and corrections to where sites are,
+instead of relearning splice-site detection from the few sites of a fine-tuning set.
 """
 
 from __future__ import annotations
@@ -115,7 +118,8 @@ class TokenHead(nn.Module):
         (batch, outputs, L), NaN masked from the loss).
     """
 
-    def __init__(self, in_channels: int, outputs: tuple[str, ...], task: str = "sites", width: int = 64):
+    def __init__(self, in_channels: int, outputs: tuple[str, ...], task: str = "sites", width: int = 64,
+                 prior_networks: int = 0):
         super().__init__()
         if task not in TASKS:
             raise HeadError(f"task must be one of {', '.join(TASKS)}, got {task!r}")
@@ -124,6 +128,33 @@ class TokenHead(nn.Module):
         self.task, self.outputs, self.width = task, tuple(outputs), width
         self.net = nn.Sequential(nn.Conv1d(in_channels, width, 1), nn.ReLU(), nn.Conv1d(width, len(outputs), 1))
         self.register_buffer("class_weights", torch.ones(len(outputs)))
+        self.prior_networks = prior_networks
+        if prior_networks:  # each network's P(splice) head (filled by `set_prior`) and whether it counts
+            if task != "sites" or in_channels % prior_networks:
+                raise HeadError("a P(splice) prior is for sites heads over whole networks' features")
+            self.register_buffer("prior_weight", torch.zeros(prior_networks, 2, in_channels // prior_networks))
+            self.register_buffer("prior_bias", torch.zeros(prior_networks, 2))
+            self.register_buffer("prior_mask", torch.zeros(prior_networks))
+
+    def set_prior(self, ensemble: Ensemble) -> TokenHead:
+        """Copy the ensemble's P(splice) heads: the prior is its P(splice), averaged over tissues."""
+        for n, (member, runner) in enumerate(zip(ensemble.members, ensemble.runners)):
+            heads = runner.head_list if isinstance(runner, FastNetwork) else runner.net.heads()
+            p_splice = [c for c in member.channels if c % 3 == 1]  # per tissue: no_splice, p_splice, usage
+            if p_splice:
+                head = heads[2 * (p_splice[0] // 3)]  # the tissue's softmax pair
+                self.prior_weight[n] = head.weight.detach()[:, :, 0].float()
+                self.prior_bias[n] = head.bias.detach().float()
+                self.prior_mask[n] = 1.0
+        return self
+
+    def base_p_splice(self, features: torch.Tensor) -> torch.Tensor:
+        """The prior: (batch, L) P(splice) of the base ensemble, mean over tissues, from its features."""
+        b, _, length = features.shape
+        f = features.view(b, self.prior_networks, -1, length)
+        logits = torch.einsum("nkh,bnhl->bnkl", self.prior_weight, f) + self.prior_bias[None, :, :, None]
+        p = torch.sigmoid(logits[:, :, 1] - logits[:, :, 0])  # the softmax pair's second probability
+        return (p * self.prior_mask[None, :, None]).sum(1) / self.prior_mask.sum()
 
     @property
     def in_channels(self) -> int:
@@ -131,6 +162,9 @@ class TokenHead(nn.Module):
 
     def forward(self, features: torch.Tensor, labels: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         logits = self.net(features)
+        if self.prior_networks:
+            p = self.base_p_splice(features).clamp(1e-6, 1 - 1e-6)[:, None]
+            logits = logits + torch.cat([torch.log1p(-p), torch.log(p), torch.log(p)], dim=1)
         out = {"logits": logits}
         if labels is not None:
             out["loss"] = self.loss(logits, labels)
@@ -153,7 +187,7 @@ class TokenHead(nn.Module):
 
     def predict(self, features: torch.Tensor) -> torch.Tensor:
         """Features (batch, channels, L) -> the `columns` (batch, len(columns), L)."""
-        probs = self.probabilities(self.net(features))
+        probs = self.probabilities(self(features)["logits"])
         return probs[:, 1:] if self.task == "sites" else probs
 
 
@@ -164,7 +198,7 @@ def save_head(path: str | Path, head: TokenHead, ensemble: Ensemble, record: dic
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save({
         "format": HEAD_FORMAT, "task": head.task, "outputs": list(head.outputs), "width": head.width,
-        "in_channels": head.in_channels, "state": head.state_dict(),
+        "in_channels": head.in_channels, "prior_networks": head.prior_networks, "state": head.state_dict(),
         "base": {"ensemble": ensemble.name, "checkpoints": dict(ensemble.checksums)},
         "backbone": [net.state_dict() for net in backbone.networks] if backbone is not None else None,
         "record": record,
@@ -223,7 +257,8 @@ def load_head(path: str | Path, ensemble: Ensemble) -> FinetunedHead:
             net.load_state_dict(state)
             networks.append(net.eval())
         ensemble = TrainableBackbone(networks).as_ensemble(ensemble)
-    head = TokenHead(saved["in_channels"], tuple(saved["outputs"]), saved["task"], saved["width"])
+    head = TokenHead(saved["in_channels"], tuple(saved["outputs"]), saved["task"], saved["width"],
+                     saved["prior_networks"])
     head.load_state_dict(saved["state"])
     return FinetunedHead(head.to(ensemble.device), ensemble, saved["record"])
 

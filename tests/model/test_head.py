@@ -44,6 +44,21 @@ def test_hidden_representation_reproduces_the_ensemble(get_ensemble):
     np.testing.assert_allclose(ensemble_scores(ens, hidden_representation(ens, x)), ens.forward(x), atol=1e-6)
 
 
+def test_prior_head_starts_from_the_base_p_splice(get_ensemble):
+    ens = get_ensemble()
+    x = _random_onehot(10_050, batch=1)
+    features = hidden_representation(ens, x)
+    head = TokenHead(features.shape[1], SITE_CLASSES, "sites", prior_networks=len(ens.runners)).set_prior(ens)
+    torch.nn.init.zeros_(head.net[2].weight)
+    torch.nn.init.zeros_(head.net[2].bias)
+    with torch.no_grad():
+        probs = head.probabilities(head(features)["logits"])[0]
+    base = ensemble_scores(ens, features)[0, [k for k, c in enumerate(ens.channels) if c.endswith("_p_splice")]]
+    # logits (log(1 - p), log p, log p): donor / (neither + donor) = p, donor = acceptor
+    np.testing.assert_allclose(probs[1] / (probs[0] + probs[1]), base.mean(0), rtol=1e-4, atol=1e-6)
+    np.testing.assert_array_equal(probs[1], probs[2])
+
+
 @pytest.mark.slow
 def test_backbone_training_updates_the_reference_network(weights_dir):
     torch.manual_seed(0)
