@@ -58,3 +58,11 @@ class VariantError(PipelineError, ValueError):
 
 class OutputError(PipelineError, OSError):
     """An output path cannot be written (missing folder, no permission, a directory in the way)."""
+
+
+class HeadError(PipelineError, ValueError):
+    """A fine-tuned head checkpoint is missing, malformed or belongs to another base ensemble."""
+
+
+class TargetError(PipelineError, ValueError):
+    """Fine-tuning targets (bigWig/bedGraph tracks or annotated sites) are missing or unusable."""

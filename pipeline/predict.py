@@ -14,6 +14,7 @@ from .genome.encode import count_ambiguous, one_hot
 from .genome.fasta import Reference
 from .genome.regions import Region, clip_to_contig
 from .model import Ensemble
+from .model.head import FinetunedHead
 
 
 def score_in_passes(ensemble: Ensemble, seq: str, strand: str,
@@ -50,9 +51,10 @@ def score_in_passes(ensemble: Ensemble, seq: str, strand: str,
 
 
 def predict_region(ensemble: Ensemble, reference: Reference, region: Region, strand: str,
-                   on_total: Callable[[int], None] | None = None,
+                   head: FinetunedHead | None = None, on_total: Callable[[int], None] | None = None,
                    on_bases: Callable[[int], None] | None = None) -> pd.DataFrame:
-    """One row per position of ``region`` (1-based ``position``) with the ensemble's 12 channels.
+    """One row per position of ``region`` (1-based ``position``) with the ensemble's 12 channels, and
+    one column per output of a fine-tuned ``head`` (``p_donor``, ``p_acceptor`` or its usage targets).
 
     Context beyond the contig ends is read as N. Returns the table and warns (via the caller) of
     non-ACGTN symbols through the ``ambiguous`` attribute of the frame. ``on_total(n)`` and
@@ -66,6 +68,8 @@ def predict_region(ensemble: Ensemble, reference: Reference, region: Region, str
         on_total(region.end - region.start)
     scores = score_in_passes(ensemble, seq, strand, on_bases)
     table = pd.DataFrame(scores, columns=ensemble.channels)
+    if head is not None:
+        table[head.columns] = head.score_onehot(one_hot(seq), strand)
     table.insert(0, "strand", strand)
     table.insert(0, "position", np.arange(region.start + 1, region.end + 1))
     table.insert(0, "chrom", chrom)

@@ -22,11 +22,14 @@ def predict(
     device: Annotated[str, Opt(help="cpu, cuda, cuda:N")] = "cpu",
     weights: WeightsOpt = None,
     quiet: Annotated[bool, Opt("--quiet", help="no progress display")] = False,
+    head: Annotated[Optional[Path], Opt(metavar="FILE", show_default="none",
+                                        help="fine-tuned head (.pt from `finetune`): adds its columns")] = None,
 ) -> None:
     """Score every position of a region (context fetched automatically; N beyond contig ends)."""
     from ..genome.fasta import Reference
     from ..genome.regions import parse_region
     from ..model import load_ensemble
+    from ..model.head import load_head
     from ..outputs import check_output_file
     from ..predict import predict_region, write_prediction
     from ..progress import CountProgress
@@ -39,7 +42,8 @@ def predict(
     reference = Reference(fasta)
     ens = load_ensemble(ensemble, weights, device=device, dtype=dtype)
     with CountProgress("bases", enabled=not quiet) as progress:
-        table = predict_region(ens, reference, parsed, strand, on_total=progress.total, on_bases=progress.advance)
+        table = predict_region(ens, reference, parsed, strand, load_head(head, ens) if head else None,
+                               on_total=progress.total, on_bases=progress.advance)
     if table.attrs["ambiguous"]:
         warnings.warn(f"{table.attrs['ambiguous']:,} IUPAC or other non-ACGTN symbols were read as N", stacklevel=1)
     write_prediction(table, out)
