@@ -120,6 +120,9 @@ def score_variants(variants: str | Path, scorer: VariantScorer | ScoreJob, out: 
                 on_chunk(len(chunks[n]))
     except KeyboardInterrupt:
         raise KeyboardInterrupt(output.abandon()) from None
+    except BaseException:
+        output.abandon()  # closes the partial output; the error says what went wrong
+        raise
     output.close()
     if records and not counts["scored"]:
         reason, n = max(((k, v) for k, v in counts.items()), key=lambda kv: kv[1])

@@ -17,7 +17,7 @@ import pandas as pd
 from ..errors import VariantError
 from ..genome.files import open_text
 
-_SNV = re.compile(r"^\s*([^:\s]+):([\d,_]+):([A-Za-z]):([A-Za-z])\s*$")
+_SNV = re.compile(r"^\s*([^:\s]+):([\d,_]+):([ACGTNacgtn]):([ACGTacgt])\s*$")
 
 
 @dataclass
