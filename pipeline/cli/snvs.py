@@ -13,9 +13,10 @@ from . import ConfigOpt, Opt, WeightsOpt, _say, app
 @app.command()
 def saturate(
     config: ConfigOpt = None,
-    fasta: Annotated[Optional[str], Opt(metavar="FILE", help="reference FASTA")] = None,
-    annotation: Annotated[Optional[str], Opt(metavar="FILE", help="GTF or GFF3 (the one `score` would use)")] = None,
-    out: Annotated[Optional[str], Opt(metavar="DIR", help="output all-SNV Zarr store")] = None,
+    fasta: Annotated[Optional[str], Opt(metavar="FILE", show_default="config", help="reference FASTA")] = None,
+    annotation: Annotated[Optional[str], Opt(metavar="FILE", show_default="config",
+                                             help="GTF or GFF3 (the one `score` would use)")] = None,
+    out: Annotated[Optional[str], Opt(metavar="DIR", show_default="config", help="output all-SNV Zarr store")] = None,
     regions: Annotated[str, Opt(metavar="SPEC", help="exons:N (exons +/- N bases), genes, or a BED file")] = "exons:50",
     distance: Annotated[int, Opt("--distance", "-d", metavar="N",
                                  help="bases either side of each SNV, as `score`")] = 50,
@@ -24,7 +25,7 @@ def saturate(
                           ] = False,
     tags: Annotated[Optional[list[str]], Opt("--tags", metavar="TAG", show_default="Ensembl_canonical",
                                              help="masking transcripts' tags (repeatable)")] = None,
-    chrom: Annotated[Optional[list[str]], Opt("--chrom", metavar="NAME",
+    chrom: Annotated[Optional[list[str]], Opt("--chrom", metavar="NAME", show_default="all",
                                               help="only these chromosomes (repeatable)")] = None,
     tile_size: Annotated[int, Opt(metavar="N", help="positions per shard (= one tile of work)")] = 65_536,
     dtype: Annotated[Optional[str], Opt(metavar="NAME", show_default="float32",
@@ -65,8 +66,9 @@ def saturate(
 def lookup(
     store: Annotated[Path, typer.Argument(help="an all-SNV store made by `saturate`")],
     snvs: Annotated[Optional[list[str]], typer.Argument(help="CHROM:POS:REF:ALT (1-based), any number")] = None,
-    vcf: Annotated[Optional[Path], Opt(metavar="FILE", help="annotate this VCF instead (needs --out)")] = None,
-    out: Annotated[Optional[Path], Opt(metavar="FILE", help="output VCF for --vcf")] = None,
+    vcf: Annotated[Optional[Path], Opt(metavar="FILE", show_default="none",
+                                       help="annotate this VCF instead (needs --out)")] = None,
+    out: Annotated[Optional[Path], Opt(metavar="FILE", show_default="none", help="output VCF for --vcf")] = None,
 ) -> None:
     """Scores of SNVs from an all-SNV store, as `score` writes them (no model, no weights)."""
     from ..snvs.annotate import REASONS, annotate_vcf, lookup_strings
