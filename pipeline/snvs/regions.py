@@ -42,7 +42,8 @@ def snv_intervals(genes: pd.DataFrame, spec: str, lengths: dict[str, int]) -> di
                   for c, g in genes.groupby("chrom")}
     else:
         wanted = _read_bed(Path(spec), lengths)
-    return {c: _intersect(wanted.get(c, []), body) for c, body in bodies.items() if _intersect(wanted.get(c, []), body)}
+    inside = {c: _intersect(wanted.get(c, []), body) for c, body in bodies.items()}
+    return {c: spans for c, spans in inside.items() if spans}
 
 
 def _intersect(a: list[Interval], b: list[Interval]) -> list[Interval]:
