@@ -92,10 +92,12 @@ def run_tiles(
 @app.command()
 def finalize(store: Annotated[Path, typer.Argument(help="a store made by `init` or `run`")]) -> None:
     """Check every tile is done; list the missing ones and exit 1 if any."""
+    from ..store.consolidated import consolidate
     from ..store.layout import read_identity
     from ..store.manifest import Manifest
 
     read_identity(store)
+    consolidate(store)
     info = Manifest(store).status()
     if info["missing"]:
         _say(f"{len(info['missing'])} of {info['tiles_total']} tiles missing: " + " ".join(info["missing"][:50]))

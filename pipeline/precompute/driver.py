@@ -13,6 +13,7 @@ from typing import Any
 
 from ..config import RunConfig
 from ..errors import StoreError
+from ..store.consolidated import consolidate
 from ..store.layout import create_store, identity_difference, read_identity
 from ..store.lock import StoreLock
 from ..store.manifest import Manifest
@@ -136,6 +137,7 @@ def run(config: RunConfig, overwrite: bool = False, on_done: Progress | None = N
         started = time.perf_counter()
         summaries = execute(pending, out, plan.recipe, config, on_done, on_start)
         elapsed = time.perf_counter() - started
+        consolidate(out)  # metadata is final now: readers open it from one file, quietly
     ambiguous = sum(s["ambiguous"] for s in summaries)
     if ambiguous:
         warnings.warn(f"{ambiguous:,} IUPAC or other non-ACGTN symbols in the sequence were read as N", stacklevel=2)
