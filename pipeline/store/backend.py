@@ -32,7 +32,6 @@ class PangolinBackendEntrypoint(BackendEntrypoint):
     """Open a Pangolin splice-track store (see the module docstring)."""
 
     description = DESCRIPTION
-    url = "https://github.com/tkzeng/Pangolin"
     open_dataset_parameters = ("filename_or_obj", "drop_variables", "group")
     supports_groups = True
 
