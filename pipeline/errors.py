@@ -44,6 +44,13 @@ class QueryError(PipelineError, ValueError):
     """A query names a tissue, metric, strand or format the store or command does not have."""
 
 
+class PositionNotFound(PipelineError, KeyError):
+    """A 1-based position is not in a store's position index (or outside its chromosome)."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
 class StoreError(PipelineError, ValueError):
     """A store is missing, not a store, or was made with other settings."""
 

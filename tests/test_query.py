@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pyBigWig
 import pytest
+import xarray as xr
 
 from pipeline.errors import ContigNotFound, RegionError
 from pipeline.genome.regions import parse_region
@@ -116,3 +117,33 @@ def test_bad_queries(small_store):
         store.select("chr22:50818470-50818480")
     with pytest.raises(RegionError, match="strand"):
         store.select("PLUS1", strand="x")
+
+
+def test_label_selection_equals_store_select_and_tsv(small_store, capsys):
+    from pipeline.cli import app
+    from pipeline.errors import PositionNotFound
+    from pipeline.store import open_chrom
+
+    ds = open_chrom(small_store, "chr22")
+    store = Store(small_store)
+    first, last = 32049940, 32050020  # 1-based, across both ends of SLC5A1 exon 2
+    region = ds.sel(position=slice(first, last))
+    selected = store.select(f"chr22:{first:,}-{last:,}")
+    xr.testing.assert_identical(region.p_splice.load(), selected.p_splice.load())
+    assert region.position.values.tolist() == list(range(first, last + 1))
+    app(["query", str(small_store), f"chr22:{first}-{last}", "--strand", "+", "--tissue", "brain"],
+        standalone_mode=False)
+    tsv = pd.read_csv(io.StringIO(capsys.readouterr().out), sep="\t", comment="#")
+    assert tsv.position.tolist() == region.position.values.tolist()
+    np.testing.assert_allclose(tsv.brain_p_splice, region.p_splice.sel(strand="+", tissue="brain").astype(np.float32),
+                               rtol=1e-5)  # the TSV prints 6 significant digits
+    scalar = ds.p_splice.sel(position=32049943, strand="+")
+    np.testing.assert_array_equal(scalar.values, store.select("chr22:32049943", strand="+").p_splice[0, 0].values)
+    listed = ds.p_splice.sel(position=[32049943, 32050014], strand="+")
+    np.testing.assert_array_equal(listed.values, region.p_splice.sel(strand="+").values[[3, 74]])
+    for outside in (0, 50818469, slice(50818460, 50818470)):
+        with pytest.raises(PositionNotFound, match="outside chr22"):
+            ds.sel(position=outside)
+    with pytest.raises(RegionError, match="outside"):
+        store.select("chr22:50818460-50818470")
+

@@ -1,9 +1,10 @@
-"""Warm query latency on a store: a 10 kb region and a gene, each read into a table.
+"""Warm query latency on a store: a 10 kb region and a gene, each read into a table; the cost of opening.
 
 Without a store it builds one with the layout of a whole human chromosome (GRCh38 chr1,
 248,956,422 positions, 2,000 genes in the gene table, default shards and chunks) whose queried
 shards hold random float16 scores: latency then reflects the layout at full chromosome length,
-not this machine's ability to compute a whole chromosome.
+not this machine's ability to compute a whole chromosome. Opening is also measured on the
+metadata of a whole-genome layout (GRCh38's 25 chromosomes, 20,000 genes).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 import statistics
 import tempfile
 import time
+import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -18,28 +21,62 @@ import pandas as pd
 import zarr
 
 from ..genome.annotation import GENE_COLUMNS
+from ..store import consolidate, open_store
 from ..store.layout import FORMAT_VERSION, create_store
 from ..tracks.query import Store, to_table
 
 CHR1 = 248_956_422
+# GRCh38 primary assembly: chromosome lengths (UCSC hg38 chrom.sizes).
+GRCH38 = {"chr1": 248_956_422, "chr2": 242_193_529, "chr3": 198_295_559, "chr4": 190_214_555, "chr5": 181_538_259,
+          "chr6": 170_805_979, "chr7": 159_345_973, "chr8": 145_138_636, "chr9": 138_394_717, "chr10": 133_797_422,
+          "chr11": 135_086_622, "chr12": 133_275_309, "chr13": 114_364_328, "chr14": 107_043_718,
+          "chr15": 101_991_189, "chr16": 90_338_345, "chr17": 83_257_441, "chr18": 80_373_285, "chr19": 58_617_616,
+          "chr20": 64_444_167, "chr21": 46_709_983, "chr22": 50_818_468, "chrX": 156_040_895, "chrY": 57_227_415,
+          "chrM": 16_569}
 TILE, CHUNK = 1 << 20, 1 << 16
+
+
+def _gene_table(rng: np.random.Generator, genes: int, contigs: dict[str, int]) -> pd.DataFrame:
+    """Random genes: sorted starts on the first contig's scale, spread over ``contigs`` (folded into each)."""
+    starts = np.sort(rng.integers(0, next(iter(contigs.values())) - 200_000, genes))
+    table = pd.DataFrame({
+        "gene_id": [f"GENE{i:05d}" for i in range(genes)], "gene_name": [f"G{i}" for i in range(genes)],
+        "chrom": next(iter(contigs)), "start": starts, "end": starts + rng.integers(1_000, 150_000, genes),
+        "strand": rng.choice(["+", "-"], genes), "gene_type": "protein_coding",
+        "exon_starts": [np.array([s], dtype=np.int64) for s in starts],
+        "exon_ends": [np.array([s + 500], dtype=np.int64) for s in starts],
+    })[GENE_COLUMNS]
+    if len(contigs) > 1:
+        table["chrom"] = rng.choice([c for c, n in contigs.items() if n > 1_000_000], genes)
+        shift = table.start - table.start % np.array([max(contigs[c] - 200_000, 1) for c in table.chrom])
+        for column in ("start", "end"):
+            table[column] = table[column] - shift
+        table["exon_starts"] = [a - d for a, d in zip(table.exon_starts, shift)]
+        table["exon_ends"] = [a - d for a, d in zip(table.exon_ends, shift)]
+    return table
+
+
+def empty_store(path: Path, contigs: dict[str, int], genes: int = 2_000, seed: int = 0) -> pd.DataFrame:
+    """A store of ``contigs`` with default shards and chunks, metadata only (consolidated, as a finished
+    run leaves it); returns its gene table."""
+    table = _gene_table(np.random.default_rng(seed), genes, contigs)
+    _create(path, table, contigs)
+    consolidate(path)
+    return table
+
+
+def _create(path: Path, table: pd.DataFrame, contigs: dict[str, int]) -> None:
+    identity = {"format_version": FORMAT_VERSION, "ensemble": "official", "dtype": "float16",
+                "reference": {"digest": "synthetic", "contigs": contigs},
+                "tiling": {"tile_size": TILE, "chunk_size": CHUNK, "context": 10_000}}
+    create_store(path, identity, table, contigs, job={}, inputs={})
 
 
 def whole_chromosome_store(path: Path, genes: int = 2_000, seed: int = 0) -> tuple[str, str]:
     """Create the synthetic store; return a 10 kb region and a gene name that lie in written shards."""
     rng = np.random.default_rng(seed)
-    starts = np.sort(rng.integers(0, CHR1 - 200_000, genes))
-    table = pd.DataFrame({
-        "gene_id": [f"GENE{i:05d}" for i in range(genes)], "gene_name": [f"G{i}" for i in range(genes)],
-        "chrom": "chr1", "start": starts, "end": starts + rng.integers(1_000, 150_000, genes),
-        "strand": rng.choice(["+", "-"], genes), "gene_type": "protein_coding",
-        "exon_starts": [np.array([s], dtype=np.int64) for s in starts],
-        "exon_ends": [np.array([s + 500], dtype=np.int64) for s in starts],
-    })[GENE_COLUMNS]
-    identity = {"format_version": FORMAT_VERSION, "ensemble": "official", "dtype": "float16",
-                "reference": {"digest": "synthetic", "contigs": {"chr1": CHR1}},
-                "tiling": {"tile_size": TILE, "chunk_size": CHUNK, "context": 10_000}}
-    create_store(path, identity, table, {"chr1": CHR1}, job={}, inputs={})
+    table = _gene_table(rng, genes, {"chr1": CHR1})
+    _create(path, table, {"chr1": CHR1})
     gene = table.iloc[genes // 2]
     region_start = 100_000_000
     for name in ("p_splice", "usage"):
@@ -47,7 +84,28 @@ def whole_chromosome_store(path: Path, genes: int = 2_000, seed: int = 0) -> tup
         for lo, hi in ((region_start, region_start + 10_000), (int(gene.start), int(gene.end))):
             lo, hi = lo // TILE * TILE, -(-hi // TILE) * TILE  # whole shards
             array[:, lo:hi] = rng.random((2, hi - lo, 4), dtype=np.float32).astype(np.float16)
+    consolidate(path)  # as a finished run leaves it
     return f"chr1:{region_start + 1:,}-{region_start + 10_000:,}", str(gene.gene_name)
+
+
+def _open_first_chromosome(path: Path) -> object:
+    store = Store(path)
+    return store.dataset(store.chroms[0])
+
+
+def measure_open(open_: Callable[[], object], repeats: int = 3) -> tuple[float, float]:
+    """Median seconds of ``repeats`` calls of ``open_``, and the peak traced MB (Python and numpy
+    allocations) of one more call (traced separately: tracing slows Python down)."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        open_()
+        times.append(time.perf_counter() - start)
+    tracemalloc.start()
+    open_()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return statistics.median(times), peak / 1e6
 
 
 def time_query(store: Store, query: str, repeats: int) -> tuple[float, int]:
@@ -72,13 +130,21 @@ def bench_queries(store_path: str | Path | None = None, repeats: int = 20) -> st
             where = "synthetic store with the layout of all of GRCh38 chr1 (248,956,422 positions, 2,000 genes)"
         else:
             where = f"store {store_path}"
-        start = time.perf_counter()
+        _open_first_chromosome(store_path)  # imports and xarray's engine list, once per process
+        seconds, mb = measure_open(lambda: _open_first_chromosome(store_path))
+        tree_seconds, tree_mb = measure_open(lambda: open_store(store_path))
+        genome = Path(tmp) / "grch38.zarr"
+        empty_store(genome, GRCH38, genes=20_000)
+        genome_seconds, genome_mb = measure_open(lambda: open_store(genome))
         store = Store(store_path)
-        opened = time.perf_counter() - start
         if gene is None and not store.genes.empty:
             first = store.genes.iloc[0]
             gene, region = str(first.gene_name), f"{first.chrom}:{first.start + 1}-{first.start + 10_000}"
-        lines = [f"queries on {where}; open {opened * 1e3:.0f} ms; warm median of {repeats}:"]
+        lines = [f"queries on {where}",
+                 f"open (traced peak memory): one chromosome {seconds * 1e3:.0f} ms {mb:.1f} MB; as a DataTree "
+                 f"{tree_seconds * 1e3:.0f} ms {tree_mb:.1f} MB; GRCh38 layout (25 chromosomes, 3.1 Gb, 20,000 "
+                 f"genes) as a DataTree {genome_seconds * 1e3:.0f} ms {genome_mb:.1f} MB",
+                 f"warm median of {repeats}:"]
         for label, query in (("10 kb region", region), ("gene", gene)):
             if query:
                 seconds, rows = time_query(store, query, repeats)

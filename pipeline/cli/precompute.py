@@ -62,11 +62,13 @@ def run_tiles(
 @app.command()
 def finalize(store: Annotated[Path, typer.Argument(help="a store made by `init` or `run`")]) -> None:
     """Check every tile is done; list the missing ones and exit 1 if any."""
+    from ..store.consolidated import consolidate
     from ..store.layout import read_identity
     from ..store.manifest import Manifest
     from ..store.summary import describe_finalize
 
     read_identity(store)
+    consolidate(store)
     info = Manifest(store).status()
     _say(describe_finalize(info))
     if info["missing"]:

@@ -16,6 +16,7 @@ from typing import Any
 
 from ..config import RunConfig
 from ..errors import StoreError
+from ..store.consolidated import consolidate
 from ..store.identity import StoreIdentity
 from ..store.layout import read_identity
 from ..store.lock import StoreLock
@@ -126,6 +127,7 @@ def run_plan(plan: Plan, out: Path, execution: Execution, overwrite: bool = Fals
                 if on_done:
                     on_done(summary)
         elapsed = time.perf_counter() - started
+        consolidate(out)  # metadata is final now: readers open it from one file, quietly
     ambiguous = sum(s.get("ambiguous", 0) for s in summaries)
     if ambiguous:
         warnings.warn(f"{ambiguous:,} IUPAC or other non-ACGTN symbols in the sequence were read as N", stacklevel=2)

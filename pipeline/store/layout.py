@@ -2,14 +2,17 @@
 
 Layout (one group per chromosome)::
 
-    STORE/                      root attributes: identity, gene table
-      chr22/p_splice            (strand, position, tissue) float16, NaN where not scored
+    STORE/                      root attributes: identity, gene table; consolidated metadata once run
+      chr22/p_splice            (strand, offset, tissue) float16, NaN where not scored
       chr22/usage               same
       chr22/strand, chr22/tissue  coordinate labels
       _tiles/                   tile list and done markers (see manifest.py)
 
-``position`` is implicit: index i along the axis is the 1-based position i + 1. It is not stored,
-so opening a chromosome allocates nothing per base (`reader.open_chrom` attaches a lazy RangeIndex).
+On disk the axis along the chromosome is ``offset``: 0-based, position = offset + 1, no coordinate
+stored. Readers of this package (``engine="pangolin"``, see backend.py) present it as ``position``
+with a lazy 1-based index. A plain ``xr.open_zarr`` shows ``offset``, so ``.sel(position=...)`` fails
+loudly instead of silently treating positions as 0-based offsets (format 1 named the axis
+``position`` without labels, which did exactly that).
 """
 
 from __future__ import annotations
@@ -25,11 +28,14 @@ from zarr.codecs import ZstdCodec
 
 from .. import __version__
 from ..errors import StoreError
-from ..model.config import TISSUES
 
-FORMAT_VERSION = 1
+# 2: the chromosome axis is stored as `offset` (format 1: `position`, read transparently by the backend).
+FORMAT_VERSION = 2
+READABLE_FORMATS = (1, 2)
 VARIABLES = ("p_splice", "usage")
-DIMS = ("strand", "position", "tissue")
+DIMS = ("strand", "offset", "tissue")  # on disk; readers rename offset -> position
+OFFSET_NOTE = ("0-based: index i along offset is 1-based position i + 1; xr.open_dataset(store, engine='pangolin', "
+               "group=chrom) gives a 1-based position index")
 ATTRS = {
     "p_splice": {
         "long_name": "splice-site probability",
@@ -71,19 +77,22 @@ def create_store(path: Path, identity: dict[str, Any], genes: pd.DataFrame, leng
     ``job`` (absolute input paths, model settings, the tile task) lets a scheduler-free task score
     tiles from the store path alone; ``inputs`` are the paths as the user gave them.
     """
+    from ..model.config import TISSUES  # here, not at import: xarray imports this package for the backend
+
     tiling = identity["tiling"]
     root = zarr.create_group(str(path), zarr_format=3, overwrite=False)
     root.attrs.update({**identity, "software_version": __version__, "genes": genes_to_attrs(genes), "job": job,
                        "inputs": inputs,
-                       "position": "1-based; index i along 'position' is position i + 1"})
+                       "offset": OFFSET_NOTE})
     for chrom, length in lengths.items():
-        group = root.create_group(chrom, attributes={"chrom": chrom, "length": length})
+        group = root.create_group(chrom, attributes={"chrom": chrom, "length": length, "offset": OFFSET_NOTE})
         for name in VARIABLES:
             group.create_array(
                 name, shape=(2, length, len(TISSUES)), dtype=identity["dtype"], fill_value=np.nan,
                 chunks=(1, tiling["chunk_size"], len(TISSUES)), shards=(1, tiling["tile_size"], len(TISSUES)),
                 compressors=[ZstdCodec(level=3)], dimension_names=DIMS,
-                attributes={**ATTRS[name], "ensemble": identity["ensemble"], "coordinates": "strand tissue"},
+                attributes={**ATTRS[name], "ensemble": identity["ensemble"], "coordinates": "strand tissue",
+                            "offset": OFFSET_NOTE},
             )
         for dim, labels in (("strand", ["+", "-"]), ("tissue", list(TISSUES))):
             coord = group.create_array(dim, shape=(len(labels),), dtype=str, dimension_names=(dim,))

@@ -1,30 +1,25 @@
-"""Opening a store as xarray, with a lazy 1-based ``position`` index (nothing allocated per base)."""
+"""Opening a store as xarray: thin wrappers over the ``engine="pangolin"`` backend (backend.py)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import xarray as xr
-from xarray.indexes import RangeIndex
+
+from .backend import PangolinBackendEntrypoint
 
 
-def _with_positions(ds: xr.Dataset) -> xr.Dataset:
-    index = RangeIndex.arange(1, ds.sizes["position"] + 1, 1, dim="position", dtype=np.dtype("int64"))
-    ds = ds.assign_coords(xr.Coordinates.from_xindex(index))
-    # Zarr variable-length strings come back as numpy StringDType; plain str labels select everywhere.
-    return ds.assign_coords(strand=[str(v) for v in ds.strand.values], tissue=[str(v) for v in ds.tissue.values])
+def open_chrom(path: str | Path, chrom: str, dask: bool = True) -> xr.Dataset:
+    """One chromosome of a store as a lazy Dataset with a 1-based ``position`` index.
+
+    Dask-backed with the store's chunks, or (``dask=False``) lazily indexed: each selection then
+    reads just its chunks with no task graph, which is faster for small queries on long
+    chromosomes. Raises `ContigNotFound` (a KeyError) for a chromosome the store does not hold,
+    `StoreError` for a path that is no store.
+    """
+    return xr.open_dataset(str(path), engine=PangolinBackendEntrypoint, group=chrom, chunks={} if dask else None)
 
 
-def open_chrom(path: str | Path, chrom: str) -> xr.Dataset:
-    """One chromosome of a store as a lazy (dask-backed) Dataset with 1-based ``position``."""
-    ds = xr.open_zarr(str(path), group=chrom, consolidated=False)
-    return _with_positions(ds)
-
-
-def open_store(path: str | Path) -> xr.DataTree:
-    """The whole store as a DataTree (one node per chromosome), positions as lazy range indexes."""
-    tree = xr.open_datatree(str(path), engine="zarr", consolidated=False, chunks={})
-    tree = tree.drop_nodes("_tiles", errors="ignore")  # the work manifest, not data
-    return tree.map_over_datasets(lambda ds: _with_positions(ds) if "position" in ds.dims else ds)
-
+def open_store(path: str | Path, dask: bool = True) -> xr.DataTree:
+    """The whole store as a DataTree: one node per chromosome, positions as lazy indexes."""
+    return xr.open_datatree(str(path), engine=PangolinBackendEntrypoint, chunks={} if dask else None)

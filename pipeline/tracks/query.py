@@ -45,60 +45,84 @@ class Store:
         self.chroms = [c for c in self.contigs if (self.path / c / "zarr.json").exists()]
 
     def dataset(self, chrom: str) -> xr.Dataset:
+        """A chromosome, lazily indexed (no dask graph: queries read just their chunks)."""
         if chrom not in self._open:
-            self._open[chrom] = open_chrom(self.path, chrom)
+            self._open[chrom] = open_chrom(self.path, chrom, dask=False)
         return self._open[chrom]
 
     def resolve(self, text: str) -> Selection:
         """A region string (``chr17:41,196,312-41,277,500``, 1-based inclusive) or a gene name/id."""
-        gene = self._gene(text)
-        if gene is not None:
-            return Selection(gene["chrom"], int(gene["start"]), int(gene["end"]), gene["strand"], gene)
-        region = parse_region(text)
-        try:
-            chrom = match_contig(region.chrom, self.chroms, f"store {self.path.name}")
-        except ContigNotFound:
-            if ":" not in text and not self.genes.empty:
-                raise RegionError(f"{text!r} is neither a gene of the store nor a chromosome in it "
-                                  f"({', '.join(self.chroms[:5])})") from None
-            raise
-        region = clip_to_contig(Region(chrom, region.start, region.end), self.contigs[chrom])
-        return Selection(chrom, region.start, region.end, None)
-
-    def _gene(self, name: str) -> dict | None:
-        """The gene named or identified so: exactly, else case-insensitively when that is unambiguous."""
-        hits = self.genes[(self.genes.gene_name == name) | (self.genes.gene_id == name)]
-        if hits.empty:
-            folded = name.casefold()
-            hits = self.genes[(self.genes.gene_name.str.casefold() == folded)
-                              | (self.genes.gene_id.str.casefold() == folded)]
-            if hits.gene_id.nunique() > 1:
-                names = ", ".join(sorted(set(hits.gene_name)))
-                raise QueryError(f"{name!r} matches {hits.gene_id.nunique()} genes ignoring case ({names}); "
-                                 "give the exact name or the gene id")
-        return None if hits.empty else hits.iloc[0].to_dict()
+        return resolve(text, self.genes, {c: self.contigs[c] for c in self.chroms}, f"store {self.path.name}")
 
     def select(self, text: str, strand: str | None = None, tissues: list[str] | None = None) -> xr.Dataset:
         """The lazy Dataset of a region or gene (the gene's own strand unless ``strand`` is given)."""
         sel = self.resolve(text)
-        ds = self.dataset(sel.chrom).isel(position=slice(sel.start, sel.end))
-        strand = strand or sel.strand
-        if strand:
-            if strand not in ("+", "-"):
-                raise RegionError(f"strand must be + or -, got {strand!r}")
-            ds = ds.sel(strand=[strand])
-        if tissues:
-            unknown = set(tissues) - set(ds.tissue.values)
-            if unknown:
-                raise RegionError(
-                    f"unknown tissue(s) {', '.join(sorted(unknown))}; known: {', '.join(ds.tissue.values)}"
-                )
-            ds = ds.sel(tissue=tissues)
-        return ds.assign_attrs(chrom=sel.chrom)
+        return select(self.dataset(sel.chrom), sel, strand, tissues)
+
+
+def resolve(text: str, genes: pd.DataFrame, contigs: dict[str, int], where: str) -> Selection:
+    """A region string or a gene name/id of ``genes`` (0-based columns), on one of ``contigs``."""
+    gene = find_gene(text, genes)
+    if gene is not None:
+        return Selection(gene["chrom"], int(gene["start"]), int(gene["end"]), gene["strand"], gene)
+    region = parse_region(text)
+    try:
+        chrom = match_contig(region.chrom, list(contigs), where)
+    except ContigNotFound:
+        if ":" not in text and not genes.empty:
+            raise RegionError(f"{text!r} is neither a gene of the {where} nor a chromosome in it "
+                              f"({', '.join(list(contigs)[:5])})") from None
+        raise
+    region = clip_to_contig(Region(chrom, region.start, region.end), contigs[chrom])
+    return Selection(chrom, region.start, region.end, None)
+
+
+def find_gene(name: str, genes: pd.DataFrame) -> dict | None:
+    """The gene named or identified so: exactly, else case-insensitively when that is unambiguous."""
+    if genes.empty:
+        return None
+    hits = genes[(genes.gene_name == name) | (genes.gene_id == name)]
+    if hits.empty:
+        folded = name.casefold()
+        hits = genes[(genes.gene_name.str.casefold() == folded) | (genes.gene_id.str.casefold() == folded)]
+        if hits.gene_id.nunique() > 1:
+            names = ", ".join(sorted(set(hits.gene_name)))
+            raise QueryError(f"{name!r} matches {hits.gene_id.nunique()} genes ignoring case ({names}); "
+                             "give the exact name or the gene id")
+    return None if hits.empty else hits.iloc[0].to_dict()
+
+
+def select(ds: xr.Dataset, sel: Selection, strand: str | None = None, tissues: list[str] | None = None
+           ) -> xr.Dataset:
+    """``sel`` of a chromosome's Dataset by label (1-based, both ends), on ``strand`` (default: the
+    gene's, else both; kept as a dimension) and ``tissues``."""
+    ds = ds.sel(position=slice(sel.start + 1, sel.end))
+    strand = strand or sel.strand
+    if strand:
+        if strand not in ("+", "-"):
+            raise RegionError(f"strand must be + or -, got {strand!r}")
+        ds = ds.sel(strand=[strand])
+    if tissues:
+        unknown = set(tissues) - set(ds.tissue.values)
+        if unknown:
+            raise RegionError(
+                f"unknown tissue(s) {', '.join(sorted(unknown))}; known: {', '.join(ds.tissue.values)}"
+            )
+        ds = ds.sel(tissue=list(tissues))
+    return ds.assign_attrs(chrom=sel.chrom)
+
+
+def _with_dims(ds: xr.Dataset) -> xr.Dataset:
+    """Scalar strand or tissue selections back as length-1 dimensions (tables need all three)."""
+    for dim in ("strand", "tissue"):
+        if dim not in ds.dims:
+            ds = ds.expand_dims(dim)
+    return ds.transpose("strand", "position", "tissue", ...)
 
 
 def to_table(ds: xr.Dataset) -> pd.DataFrame:
     """Wide table: chrom, position, strand, then {tissue}_p_splice and {tissue}_usage columns."""
+    ds = _with_dims(ds)
     frames = []
     values = {metric: ds[metric].values.astype(np.float32) for metric in METRICS}  # one read each
     positions = ds.position.values
@@ -134,7 +158,9 @@ def write_table(table: pd.DataFrame, fmt: str, out: str | Path | None = None) ->
 
 def sites(ds: xr.Dataset, threshold: float = 0.2, metric: str = "p_splice") -> pd.DataFrame:
     """Predicted splice sites: one row per (position, strand, tissue) with ``metric >= threshold``."""
-    data = ds[["p_splice", "usage"]].load()
+    if metric not in METRICS:
+        raise RegionError(f"metric must be one of {', '.join(METRICS)}, got {metric!r}")
+    data = _with_dims(ds[["p_splice", "usage"]]).load()
     hits = np.argwhere(np.nan_to_num(data[metric].values.astype(np.float32), nan=-1) >= threshold)
     rows = {
         "chrom": ds.attrs["chrom"],
