@@ -103,8 +103,8 @@ def as_track(ds: Any, path: Path) -> Any:
         ds.attrs.pop("offset", None)
     ds = ds.assign_coords(position_coords(ds.sizes["position"], ds.attrs.get("chrom")))
     # Zarr strings come back as numpy StringDType; object arrays of str select and write everywhere.
-    labels = {dim: np.array([str(v) for v in ds[dim].values], dtype=object) for dim in ("strand", "tissue")
-              if dim in ds.coords}
+    labels = {dim: np.array([str(v) for v in ds[dim].values], dtype=object)
+              for dim in ("strand", "tissue", "alt", "stat") if dim in ds.coords}
     ds = ds.assign_coords(labels)
     ds.encoding["pangolin_store"] = str(path)
     return ds

@@ -1,15 +1,16 @@
 """Zarr layout of an all-SNV store.
 
-One group per chromosome; ``position`` is implicit (index i is 1-based position i + 1), ``alt`` is
+One group per chromosome; the first axis is ``offset`` (index i is 1-based position i + 1; opened with
+``engine="pangolin"`` it becomes a labelled 1-based ``position``, as in track stores), ``alt`` is
 A, C, G, T (the REF base's slot stays empty) and ``slot`` is the k-th gene containing the position,
 in the official order (plus-strand genes first, then by start)::
 
-    chr17/ref        (position,)              uint8   REF base (ASCII) where SNVs are stored, else 0
-    chr17/gene       (position, slot)         int32   row of the root attribute ``genes``, -1 = none
-    chr17/gain       (position, alt, slot)    int8    official gain x 100 (2 decimals, exact), -128 = none
-    chr17/gain_pos   (position, alt, slot)    int16   its offset from the SNV (bases, -d..d)
+    chr17/ref        (offset,)                uint8   REF base (ASCII) where SNVs are stored, else 0
+    chr17/gene       (offset, slot)           int32   row of the root attribute ``genes``, -1 = none
+    chr17/gain       (offset, alt, slot)      int8    official gain x 100 (2 decimals, exact), -128 = none
+    chr17/gain_pos   (offset, alt, slot)      int16   its offset from the SNV (bases, -d..d)
     chr17/loss, chr17/loss_pos                        the same for the loss
-    chr17/tissue_delta      (position, alt, slot, tissue, stat)  float16  with --per-tissue: stat =
+    chr17/tissue_delta      (offset, alt, slot, tissue, stat)  float16  with --per-tissue: stat =
     chr17/tissue_delta_pos                                       p_splice_gain, p_splice_loss,
                                                                  usage_gain, usage_loss (unmasked)
 """
@@ -26,7 +27,7 @@ from zarr.codecs import ZstdCodec
 
 from .. import __version__
 from ..model.config import TISSUES
-from .layout import genes_to_attrs
+from .layout import OFFSET_NOTE, genes_to_attrs
 
 ALTS = ("A", "C", "G", "T")
 STATS = ("p_splice_gain", "p_splice_loss", "usage_gain", "usage_loss")
@@ -51,7 +52,7 @@ def create_snv_store(path: Path, identity: dict[str, Any], genes: pd.DataFrame, 
     tiling, per_tissue = identity["tiling"], identity["settings"]["per_tissue"]
     root = zarr.create_group(str(path), zarr_format=3, overwrite=False)
     root.attrs.update({**identity, "software_version": __version__, "genes": genes_to_attrs(genes), "job": job,
-                       "inputs": inputs, "position": "1-based; index i along 'position' is position i + 1"})
+                       "inputs": inputs, "offset": OFFSET_NOTE})
     chunk, shard = tiling["chunk_size"], tiling["tile_size"]
 
     def array(group, name, tail: tuple[int, ...], dims: tuple[str, ...], dtype: str, fill) -> None:
@@ -60,14 +61,14 @@ def create_snv_store(path: Path, identity: dict[str, Any], genes: pd.DataFrame, 
                            attributes={"description": DESCRIPTIONS[name]})
 
     for chrom, length in lengths.items():
-        group = root.create_group(chrom, attributes={"chrom": chrom, "length": length})
-        array(group, "ref", (), ("position",), "uint8", 0)
-        array(group, "gene", (slots,), ("position", "slot"), "int32", -1)
+        group = root.create_group(chrom, attributes={"chrom": chrom, "length": length, "offset": OFFSET_NOTE})
+        array(group, "ref", (), ("offset",), "uint8", 0)
+        array(group, "gene", (slots,), ("offset", "slot"), "int32", -1)
         for name, dtype in OFFICIAL.items():
-            array(group, name, (len(ALTS), slots), ("position", "alt", "slot"), dtype,
+            array(group, name, (len(ALTS), slots), ("offset", "alt", "slot"), dtype,
                   NO_SCORE if dtype == "int8" else NO_POS)
         if per_tissue:
-            dims = ("position", "alt", "slot", "tissue", "stat")
+            dims = ("offset", "alt", "slot", "tissue", "stat")
             tail = (len(ALTS), slots, len(TISSUES), len(STATS))
             array(group, "tissue_delta", tail, dims, "float16", np.nan)
             array(group, "tissue_delta_pos", tail, dims, "int16", NO_POS)
