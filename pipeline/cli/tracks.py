@@ -18,8 +18,8 @@ def query(
     store: StoreArg,
     target: Annotated[str, typer.Argument(help="REGION (chr:start-end, 1-based) or GENE name/id")],
     strand: Annotated[Optional[str], Opt(show_default="the gene's strand, or both", help="+ or -")] = None,
-    tissue: Annotated[Optional[list[str]], Opt("--tissue", show_default="all", help="tissues to keep (repeatable)")]
-    = None,
+    tissue: Annotated[Optional[list[str]], Opt("--tissue", metavar="TISSUE", show_default="all",
+                                               help="tissues to keep (repeatable)")] = None,
     fmt: Annotated[str, Opt("--format", help="tsv, csv, parquet or json")] = "tsv",
     out: Annotated[Optional[Path], Opt(metavar="FILE", show_default="stdout", help="output file")] = None,
 ) -> None:
@@ -44,14 +44,18 @@ def export(
     store: StoreArg,
     out: Annotated[Path, Opt(metavar="DIR", help="output directory (created if needed)")],
     fmt: Annotated[str, Opt("--format", help="bigwig or bedgraph")] = "bigwig",
-    tissue: Annotated[Optional[list[str]], Opt("--tissue", show_default="all", help="tissues (repeatable)")] = None,
-    metric: Annotated[Optional[list[str]], Opt("--metric", show_default="both",
+    tissue: Annotated[Optional[list[str]], Opt("--tissue", metavar="TISSUE", show_default="all",
+                                               help="tissues (repeatable)")] = None,
+    metric: Annotated[Optional[list[str]], Opt("--metric", metavar="METRIC", show_default="both",
                                                help="p_splice and/or usage (repeatable)")] = None,
+    quiet: Annotated[bool, Opt("--quiet", help="no progress display")] = False,
 ) -> None:
     """Genome-browser tracks: {tissue}.{metric}.{plus|minus}.bw or .bedgraph; unscored bases are gaps."""
+    from ..progress import CountProgress
     from ..tracks.export import export_tracks
 
-    paths = export_tracks(store, out, fmt, tissue, metric)
+    with CountProgress("files", enabled=not quiet) as progress:
+        paths = export_tracks(store, out, fmt, tissue, metric, on_total=progress.total, on_file=progress.advance)
     _say(f"wrote {len(paths)} {fmt} files to {out}")
 
 

@@ -5,7 +5,7 @@ Unscored positions (NaN) are gaps, never zeros. Runs of equal values become one 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -40,8 +40,12 @@ def _scored_blocks(tiles: list[Tile], chrom: str, strand: str) -> Iterator[tuple
 
 
 def export_tracks(store_path: str | Path, out_dir: str | Path, fmt: str = "bigwig",
-                  tissues: list[str] | None = None, metrics: list[str] | None = None) -> list[Path]:
+                  tissues: list[str] | None = None, metrics: list[str] | None = None,
+                  on_total: Callable[[int], None] | None = None,
+                  on_file: Callable[[int], None] | None = None) -> list[Path]:
     """Write ``{tissue}.{metric}.{plus|minus}.bw`` (or ``.bedgraph``) files; return their paths.
+
+    ``on_total(n)`` and ``on_file(1)`` report progress in files.
 
     Raises
     ------
@@ -70,6 +74,8 @@ def export_tracks(store_path: str | Path, out_dir: str | Path, fmt: str = "bigwi
     sizes = [(c, store.contigs[c]) for c in store.chroms]
     tiles = Manifest(store.path).tiles()
     paths = []
+    if on_total:
+        on_total(len(tissues) * len(metrics) * len(STRAND_NAMES))
     for tissue in tissues:
         for metric in metrics:
             for strand, name in STRAND_NAMES.items():
@@ -96,4 +102,6 @@ def export_tracks(store_path: str | Path, out_dir: str | Path, fmt: str = "bigwi
                             writer.writelines(f"{chrom}\t{s}\t{e}\t{v:.9g}\n" for s, e, v in zip(starts, ends, vals))
                 writer.close()
                 paths.append(path)
+                if on_file:
+                    on_file(1)
     return paths
