@@ -46,7 +46,7 @@ class CountProgress:
                  console: Console | None = None, interval: float = PLAIN_INTERVAL):
         self.label, self.unit, self.enabled, self.interval = label, unit or label, enabled, interval
         self.console = console or Console(stderr=True)
-        self.done = self.goal = 0
+        self.done = self.goal = self.last_done = 0
         self.started = self.last_line = 0.0
         self.bar: Progress | None = None
         self.task = None
