@@ -1,13 +1,15 @@
 """Progress of long commands: done/total, rate and time left, on stderr.
 
 In a terminal a rich bar; otherwise (SLURM logs, pipes) one plain line every ``interval`` seconds
-and a last one at the end, so a log shows the run is alive without filling up. Callers feed
+from a timer thread, whether or not work finished in between (a tile can take minutes), and a last
+one at the end, so a log shows the run is alive without filling up. Callers feed
 counts through callbacks: `CountProgress` (``total(n)``, ``advance(n)``) for records or bases,
 `RunProgress` (``plan``, ``advance(summary)``, ``dashboard``) for the tiles of a precompute.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
@@ -46,10 +48,12 @@ class CountProgress:
                  console: Console | None = None, interval: float = PLAIN_INTERVAL):
         self.label, self.unit, self.enabled, self.interval = label, unit or label, enabled, interval
         self.console = console or Console(stderr=True)
-        self.done = self.goal = 0
+        self.done = self.goal = self.last_done = 0
         self.started = self.last_line = 0.0
         self.bar: Progress | None = None
         self.task = None
+        self._stop = threading.Event()
+        self._ticker: threading.Thread | None = None
 
     def __enter__(self) -> CountProgress:
         return self
@@ -57,8 +61,11 @@ class CountProgress:
     def __exit__(self, *exc) -> None:
         if self.bar is not None:
             self.bar.stop()
-        elif self.started and self.enabled and self.done != self.last_done:
-            self._line()  # the plain log ends with the final count
+        if self._ticker is not None:
+            self._stop.set()
+            self._ticker.join()
+            if self.done != self.last_done:
+                self._line()  # the plain log ends with the final count
 
     def total(self, n: int) -> None:
         """Start showing progress towards ``n`` items."""
@@ -72,8 +79,14 @@ class CountProgress:
                                 console=self.console, transient=False)
             self.bar.start()
             self.task = self.bar.add_task(self.label, total=n, rate="")
-        else:
+        else:  # a line every interval, work or not, so a log shows the run is alive
             self.console.print(f"{self.label}: {n:,} to do", highlight=False)
+            self._ticker = threading.Thread(target=self._tick, name="progress-lines", daemon=True)
+            self._ticker.start()
+
+    def _tick(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._line()
 
     def advance(self, n: int) -> None:
         """``n`` more items are done."""
@@ -84,11 +97,9 @@ class CountProgress:
         if self.bar is not None:
             rate = self.done / (now - self.started) if now > self.started else 0.0
             self.bar.update(self.task, completed=self.done, rate=f"{rate:,.1f} {self.unit}/s")
-        elif now - self.last_line >= self.interval:
-            self._line(now)
 
-    def _line(self, now: float | None = None) -> None:
-        now = now or time.monotonic()
+    def _line(self) -> None:
+        now = time.monotonic()
         self.console.print(plain_line(self.label, self.unit, self.done, self.goal, now - self.started), highlight=False)
         self.last_line, self.last_done = now, self.done
 

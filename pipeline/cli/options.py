@@ -59,7 +59,9 @@ def config_from_options(config, chrom, gene_types, tags, **settings):
 def with_run_config(command: Callable[..., None]) -> Callable[..., None]:
     """Give ``command`` every config option; it is called with ``cfg`` (a `RunConfig`, whose ``out`` is
     checked to be writable) and its own options."""
-    own = [p for p in inspect.signature(command, eval_str=True).parameters.values() if p.name != "cfg"]
+    # `cfg: RunConfig` is only a name for type checkers here (importing the config imports torch).
+    scope = {**command.__globals__, "RunConfig": object}
+    own = [p for p in inspect.signature(command, eval_str=True, globals=scope).parameters.values() if p.name != "cfg"]
     names = [p.name for p in CONFIG_PARAMETERS]
 
     @functools.wraps(command)

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from . import Opt, _say, app
 from .options import with_run_config
 
+if TYPE_CHECKING:
+    from ..config import RunConfig
+
 
 @app.command()
 @with_run_config
 def run(
-    cfg,
+    cfg: RunConfig,
     overwrite: Annotated[bool, Opt("--overwrite", help="replace a store made with other settings")] = False,
     quiet: Annotated[bool, Opt("--quiet", help="no progress display")] = False,
 ) -> None:
@@ -33,7 +36,7 @@ def run(
 @app.command()
 @with_run_config
 def init(
-    cfg,
+    cfg: RunConfig,
     overwrite: Annotated[bool, Opt("--overwrite", help="replace a store made with other settings")] = False,
 ) -> None:
     """Create a store and its tile list for scheduler-free runs (`run-tiles`, then `finalize`)."""

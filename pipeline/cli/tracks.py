@@ -18,8 +18,8 @@ def query(
     store: StoreArg,
     target: Annotated[str, typer.Argument(help="REGION (chr:start-end, 1-based) or GENE name/id")],
     strand: Annotated[Optional[str], Opt(show_default="the gene's strand, or both", help="+ or -")] = None,
-    tissue: Annotated[Optional[list[str]], Opt("--tissue", show_default="all", help="tissues to keep (repeatable)")]
-    = None,
+    tissue: Annotated[Optional[list[str]], Opt("--tissue", metavar="TISSUE", show_default="all",
+                                               help="tissues to keep (repeatable)")] = None,
     fmt: Annotated[str, Opt("--format", help="tsv, csv, parquet or json")] = "tsv",
     out: Annotated[Optional[Path], Opt(metavar="FILE", show_default="stdout", help="output file")] = None,
 ) -> None:

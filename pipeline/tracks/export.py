@@ -16,10 +16,12 @@ import numpy as np
 from ..errors import QueryError
 from ..outputs import check_output_dir
 from ..store.manifest import Manifest
-from ..store.tile import STRAND_NAMES, Tile
+from ..store.tile import Tile
 from .query import METRICS, Store
 
 EXPORT_FORMATS = ("bigwig", "bedgraph")
+
+TRACK_STRANDS = {"+": "plus", "-": "minus"}  # file name part of each strand
 
 
 def runs(values: np.ndarray) -> Iterator[tuple[int, int, float]]:
@@ -110,12 +112,12 @@ def export_tracks(store_path: str | Path, out_dir: str | Path, fmt: str = "bigwi
     tiles = Manifest(store.path).tiles()
     tracks = {(tissue, metric, strand): _Track(out_dir / f"{tissue}.{metric}.{name}.{suffix}", fmt, sizes,
                                                f"{tissue} {metric} {strand}")
-              for tissue in tissues for metric in metrics for strand, name in STRAND_NAMES.items()}
+              for tissue in tissues for metric in metrics for strand, name in TRACK_STRANDS.items()}
     try:
         for chrom, _ in sizes:
             ds = store.dataset(chrom)[metrics]
             columns = [known.index(t) for t in tissues]
-            for strand in STRAND_NAMES:
+            for strand in TRACK_STRANDS:
                 for lo, hi in _scored_blocks(tiles, chrom, strand):
                     block = ds.sel(strand=strand).isel(position=slice(lo, hi))
                     for metric in metrics:

@@ -14,11 +14,11 @@ from pipeline.tracks.query import Store
 @pytest.fixture
 def drawn(monkeypatch):
     """The figure plot_region draws, kept open for inspection instead of being closed."""
-    figures = []
+    figures, close = [], plt.close
     monkeypatch.setattr(plot_module.plt, "close", figures.append)
     yield figures
     for fig in figures:
-        plt.close(fig)
+        close(fig)  # the real one: plt.close is still patched during this teardown
 
 
 def test_region_axis_is_the_region(small_store, tmp_path, drawn):
