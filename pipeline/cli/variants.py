@@ -51,13 +51,13 @@ def score(
     options = ScoreOptions(distance=distance, mask=not no_mask, score_cutoff=score_cutoff, score_exons=score_exons,
                            tags=tuple(tags) if tags else ScoreOptions.tags, column_ids=column_ids)
     try:
-        model = ModelSpec(str(resolve_weights(weights, None).resolve()), dtype=dtype, device=device)
+        model = ModelSpec(str(resolve_weights(weights, None).absolute()), dtype=dtype, device=device)
     except WeightsError:
         if snv_store is None:
             raise
         model = None  # variants outside the all-SNV store will say that they need weights
-    job = ScoreJob(str(fasta.resolve()), str(annotation.resolve()), options, model,
-                   str(store.resolve()) if store else None, str(snv_store.resolve()) if snv_store else None)
+    job = ScoreJob(str(fasta.absolute()), str(annotation.absolute()), options, model,
+                   str(store.absolute()) if store else None, str(snv_store.absolute()) if snv_store else None)
     with CountProgress("records", enabled=not quiet) as progress:
         counts = score_file(variants, job, out, table, batch, cluster, workers, progress.total, progress.advance)
     skipped = sum(v for k, v in counts.items() if k not in ("scored", "from_store"))

@@ -72,7 +72,7 @@ def _within_sequence(genes: pd.DataFrame, lengths: dict[str, int]) -> pd.DataFra
 def model_spec(config: RunConfig) -> ModelSpec:
     """The run's ensemble, with weights resolved in the documented order (flag, environment, config file)."""
     weights = resolve_weights(config.weights_flag, config.weights)
-    return ModelSpec(str(weights.resolve()), config.ensemble, config.engine, config.dtype, config.device,
+    return ModelSpec(str(weights.absolute()), config.ensemble, config.engine, config.dtype, config.device,
                      config.memory_gb, config.threads_per_worker)
 
 
@@ -110,7 +110,7 @@ def plan_tracks(config: RunConfig) -> Plan:
     identity = StoreIdentity(
         **input_identity(config, reference, model), kind="track", dtype=config.store_dtype,
         tiling={"tile_size": config.tile_size, "chunk_size": config.chunk_size, "context": ModelConfig().context})
-    job = Job("pipeline.precompute.task:score_track_tile", model, str(Path(config.fasta).resolve()))
+    job = Job("pipeline.precompute.task:score_track_tile", model, str(Path(config.fasta).absolute()))
     inputs = {"fasta": str(Path(config.fasta)), "annotation": str(Path(config.annotation))}
     create = partial(create_store, identity=identity.to_attrs(), genes=genes, lengths=lengths,
                      job=job.to_attrs(), inputs=inputs)

@@ -78,7 +78,7 @@ def plan_snvs(config: RunConfig, options: SnvOptions) -> Plan:
     identity = StoreIdentity(**input_identity(config, reference, model), kind="snv", dtype="int8",
                              tiling={"tile_size": config.tile_size, "chunk_size": config.chunk_size, "slots": slots},
                              settings=options.settings())
-    job = Job("pipeline.snvs.task:score_snv_tile", model, str(Path(config.fasta).resolve()),
+    job = Job("pipeline.snvs.task:score_snv_tile", model, str(Path(config.fasta).absolute()),
               {"distance": options.distance, "mask": options.mask, "per_tissue": options.per_tissue, "slots": slots})
     inputs = {"fasta": str(Path(config.fasta)), "annotation": str(Path(config.annotation))}
     create = partial(create_snv_store, identity=identity.to_attrs(), genes=genes, lengths=lengths, slots=slots,

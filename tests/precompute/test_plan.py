@@ -16,12 +16,12 @@ def test_environment_beats_config_file_and_flag_beats_both(tmp_path, monkeypatch
     config.write_text(f"weights: {tmp_path / 'config-weights'}\n")
     (tmp_path / "config-weights").mkdir()
     monkeypatch.setenv("PANGOLIN_WEIGHTS", str(WEIGHTS))
-    assert model_spec(load_config(config)).weights == str(WEIGHTS.resolve())
+    assert model_spec(load_config(config)).weights == str(WEIGHTS.absolute())
     flag = tmp_path / "flag-weights"
     flag.mkdir()
-    assert model_spec(load_config(config, weights=str(flag))).weights == str(flag.resolve())
+    assert model_spec(load_config(config, weights=str(flag))).weights == str(flag.absolute())
     monkeypatch.delenv("PANGOLIN_WEIGHTS")
-    assert model_spec(load_config(config)).weights == str((tmp_path / "config-weights").resolve())
+    assert model_spec(load_config(config)).weights == str((tmp_path / "config-weights").absolute())
 
 
 def test_weights_flag_is_not_a_config_key(tmp_path):
