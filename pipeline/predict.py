@@ -9,10 +9,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import SequenceError
 from .genome.encode import count_ambiguous, one_hot
 from .genome.fasta import Reference
-from .genome.regions import Region, clip_to_contig
+from .genome.regions import Region, check_strand, clip_to_contig
 from .model import Ensemble
 from .model.head import FinetunedHead
 
@@ -25,8 +24,7 @@ def score_in_passes(ensemble: Ensemble, seq: str, strand: str,
     last one is N-padded as the engine pads it, so every window sees the same input as in one
     call: the result is bit for bit that of ``ensemble.score_sequence(seq, strand)``.
     """
-    if strand not in ("+", "-"):
-        raise SequenceError(f"strand must be + or -, got {strand!r}")
+    check_strand(strand)
     onehot = one_hot(seq)
     scan = np.ascontiguousarray(onehot[::-1, ::-1]) if strand == "-" else onehot  # reverse complement
     n_out = len(seq) - ensemble.context

@@ -27,7 +27,7 @@ def predict(
 ) -> None:
     """Score every position of a region (context fetched automatically; N beyond contig ends)."""
     from ..genome.fasta import Reference
-    from ..genome.regions import parse_region
+    from ..genome.regions import check_strand, parse_region
     from ..model import load_ensemble
     from ..model.head import load_head
     from ..outputs import check_output_file
@@ -35,8 +35,7 @@ def predict(
     from ..progress import CountProgress
 
     parsed = parse_region(region)
-    if strand not in ("+", "-"):
-        raise typer.BadParameter(f"strand must be + or -, got {strand!r}", param_hint="--strand")
+    check_strand(strand)
     if out is not None:
         check_output_file(out)
     reference = Reference(fasta)

@@ -62,3 +62,13 @@ def clip_to_contig(region: Region, length: int) -> Region:
         warnings.warn(f"region {region} runs past the end of {region.chrom} (length {length:,}); "
                       f"clipped to {Region(region.chrom, region.start, length)}", stacklevel=2)
     return Region(region.chrom, region.start, min(end, length))
+
+
+STRANDS = ("+", "-")
+
+
+def check_strand(strand: str) -> str:
+    """``strand`` if it is ``+`` or ``-``; `RegionError` naming it otherwise."""
+    if strand not in STRANDS:
+        raise RegionError(f"strand must be + or -, got {strand!r}")
+    return strand

@@ -16,6 +16,7 @@ import torch
 
 from ..errors import ConfigError, SequenceError
 from ..genome.encode import one_hot
+from ..genome.regions import check_strand
 from .allocator import keep_freed_memory
 from .checkpoints import checkpoint_name, load_network, resolve_weights, verify_checkpoint
 from .config import ModelConfig
@@ -23,7 +24,6 @@ from .engine import ENGINES, build_runner
 
 ENSEMBLES = ("official", "specialised")
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
-STRANDS = ("+", "-")
 REFERENCE_WINDOW = 5_000  # output bases per window in the official tools
 CPU_WINDOW = 50_000
 # Bytes of activations per (window position x batch) in the fast engine: a handful of live
@@ -135,8 +135,7 @@ class Ensemble:
 
     def score_onehot(self, onehot: np.ndarray, strand: str = "+") -> np.ndarray:
         """(L, 4) one-hot in genome order -> (L - context, 12) scores in genome order."""
-        if strand not in STRANDS:
-            raise SequenceError(f"strand must be '+' or '-', got {strand!r}")
+        check_strand(strand)
         if strand == "-":  # reverse complement = reverse both axes (A C G T -> T G C A)
             return self.score_batch(np.ascontiguousarray(onehot[None, ::-1, ::-1]))[0, ::-1]
         return self.score_batch(onehot[None])[0]

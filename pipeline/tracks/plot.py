@@ -18,6 +18,7 @@ import xarray as xr  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 from ..errors import QueryError  # noqa: E402
+from ..genome.regions import check_strand  # noqa: E402
 from .query import Selection, Store  # noqa: E402
 
 # P(splice) sits at a floor of about 0.05 at every base; drawn as bars it is a thick band that hides
@@ -76,8 +77,8 @@ def plot_region(store_path: str | Path, target: str, out: str | Path, strand: st
         If nothing in view was scored, the strand is not + or -, or ``out`` is not a figure file name.
     """
     out = check_figure_path(out)
-    if strand is not None and strand not in SIGN:
-        raise QueryError(f"strand must be + or -, got {strand!r}")
+    if strand is not None:
+        check_strand(strand)
     store = Store(store_path)
     selection = store.resolve(target)
     strands = [strand] if strand else default_strands(store, selection)

@@ -15,7 +15,7 @@ import xarray as xr
 
 from ..errors import ContigNotFound, QueryError, RegionError
 from ..genome.contigs import match_contig
-from ..genome.regions import Region, clip_to_contig, parse_region
+from ..genome.regions import Region, check_strand, clip_to_contig, parse_region
 from ..store import open_chrom, read_identity
 from ..store.layout import genes_from_attrs
 
@@ -99,8 +99,7 @@ def select(ds: xr.Dataset, sel: Selection, strand: str | None = None, tissues: l
     ds = ds.sel(position=slice(sel.start + 1, sel.end))
     strand = strand or sel.strand
     if strand:
-        if strand not in ("+", "-"):
-            raise RegionError(f"strand must be + or -, got {strand!r}")
+        check_strand(strand)
         ds = ds.sel(strand=[strand])
     if tissues:
         unknown = set(tissues) - set(ds.tissue.values)
