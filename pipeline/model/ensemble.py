@@ -197,7 +197,9 @@ class Ensemble:
         Raises
         ------
         SequenceError
-            If ``seq`` is shorter than 10,001 bases or ``strand`` is not + or -.
+            If ``seq`` is shorter than 10,001 bases.
+        RegionError
+            If ``strand`` is not + or -.
         """
         return np.ascontiguousarray(self.score_onehot(one_hot(seq), strand))
 
