@@ -58,7 +58,7 @@ class StoredReference:
         """(end - start, 12) genome order with P(splice) and usage filled, or None if any base is unscored."""
         if chrom not in self.cache:
             try:
-                self.cache[chrom] = open_chrom(self.path, chrom)
+                self.cache[chrom] = open_chrom(self.path, chrom, dask=False)
             except (KeyError, FileNotFoundError, ValueError):
                 self.cache[chrom] = None
         ds = self.cache[chrom]
