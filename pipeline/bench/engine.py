@@ -19,7 +19,7 @@ import torch
 from ..genome.encode import one_hot
 from ..model import load_ensemble
 from ..model.cost import cone_macs, fast_window_macs, scoring_macs
-from .kernel import conv_kernel_rate, describe_machine, load_average
+from .kernel import conv_kernel_rate, load_average
 
 P_SPLICE = [1, 4, 7, 10]
 SITE = 0.2  # float32 P(splice) from which a position counts as a (candidate) site
@@ -159,10 +159,10 @@ def run_bench(seq: str, reference_bases: int, weights: str | None = None, device
     return results, notes
 
 
-def format_report(results: list[Result], notes: list[str], device: str = "cpu") -> str:
-    """The benchmark as one table, with the machine and load average above it."""
+def format_report(results: list[Result], notes: list[str], machine: list[str]) -> str:
+    """The benchmark as one table, with the machine (`describe_machine`, taken at the start) above it."""
     reference = next((r.rate for r in results if r.engine == "reference" and r.dtype == "float32"), None)
-    lines = describe_machine(device)
+    lines = list(machine)
     kernels: dict[str, float] = {}
     for r in results:
         kernels[r.dtype] = max(kernels.get(r.dtype, 0.0), r.kernel_flops)

@@ -87,5 +87,10 @@ def replacing_lost_jobs(cluster, interval: float = 5.0) -> Iterator[None]:
 
 
 def default_threads(workers: int) -> int:
-    """Torch threads per worker so that workers together use every core once."""
-    return max(1, (os.cpu_count() or 1) // max(workers, 1))
+    """Torch threads per worker so that ``workers`` processes on this host together use each core it
+    owns (its CPU affinity: a SLURM allocation or container share, not every core of the node) once."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    return max(1, cores // max(workers, 1))
