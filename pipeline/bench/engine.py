@@ -173,8 +173,9 @@ def format_report(results: list[Result], notes: list[str], machine: list[str]) -
     for r in results:
         speedup = f"{r.rate / reference:.1f}" if reference and r.unit == "nt/s" else "-"
         diff = f"{r.max_diff:.2e}" if r.max_diff is not None else "-"
-        lines.append(f"{r.engine:<10}{r.dtype:<10}{r.window:>8,}{r.bases:>9,}{r.rate:>8,.0f} {r.unit:<5}{speedup:>6}"
-                     f"{r.flops / 1e9:>9,.0f}{r.kernel_flops / 1e9:>8,.0f}{100 * r.share:>8.0f}%"
+        digits = 0 if r.rate >= 100 else 2
+        lines.append(f"{r.engine:<10}{r.dtype:<10}{r.window:>8,}{r.bases:>9,}{r.rate:>8,.{digits}f} {r.unit:<5}"
+                     f"{speedup:>6}{r.flops / 1e9:>9,.0f}{r.kernel_flops / 1e9:>8,.0f}{100 * r.share:>8.0f}%"
                      f"{100 * r.cpu_share:>5.0f}%{diff:>11}")
     lines.append("(one strand, 12-network official ensemble; GFLOP/s = executed convolutions and matmuls; kernel ="
                  " conv kernel rate measured just before; (cpu): the same ratio per CPU second; max|diff| against"
