@@ -33,7 +33,8 @@ def make_client(kind: str, workers: int | None = None, options: dict[str, Any] |
         return
     if kind == "local":
         # One worker runs in this process: measured here, torch in a spawned worker process ran
-        # 40-50% slower than in-process (2,500 vs 4,900-5,200 nt/s on 2 cores).
+        # 40-50% slower than in-process (2,500 vs 4,900-5,200 nt/s on 2 cores), mostly page faults
+        # under the nanny's MALLOC_TRIM_THRESHOLD_, which load_ensemble now overrides (allocator.py).
         processes = options.pop("processes", (workers or 1) > 1)
         cluster = LocalCluster(n_workers=workers or 1, threads_per_worker=1, processes=processes,
                                dashboard_address=options.pop("dashboard_address", ":0"), **options)
