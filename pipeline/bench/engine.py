@@ -19,7 +19,7 @@ import torch
 from ..genome.encode import one_hot
 from ..model import load_ensemble
 from ..model.cost import cone_macs, fast_window_macs, scoring_macs
-from .kernel import conv_kernel_rate, describe_machine, load_average
+from .kernel import conv_kernel_rate, load_average
 
 P_SPLICE = [1, 4, 7, 10]
 SITE = 0.2  # float32 P(splice) from which a position counts as a (candidate) site
@@ -159,10 +159,10 @@ def run_bench(seq: str, reference_bases: int, weights: str | None = None, device
     return results, notes
 
 
-def format_report(results: list[Result], notes: list[str], device: str = "cpu") -> str:
-    """The benchmark as one table, with the machine and load average above it."""
+def format_report(results: list[Result], notes: list[str], machine: list[str]) -> str:
+    """The benchmark as one table, with the machine (`describe_machine`, taken at the start) above it."""
     reference = next((r.rate for r in results if r.engine == "reference" and r.dtype == "float32"), None)
-    lines = describe_machine(device)
+    lines = list(machine)
     kernels: dict[str, float] = {}
     for r in results:
         kernels[r.dtype] = max(kernels.get(r.dtype, 0.0), r.kernel_flops)
@@ -173,8 +173,9 @@ def format_report(results: list[Result], notes: list[str], device: str = "cpu") 
     for r in results:
         speedup = f"{r.rate / reference:.1f}" if reference and r.unit == "nt/s" else "-"
         diff = f"{r.max_diff:.2e}" if r.max_diff is not None else "-"
-        lines.append(f"{r.engine:<10}{r.dtype:<10}{r.window:>8,}{r.bases:>9,}{r.rate:>8,.0f} {r.unit:<5}{speedup:>6}"
-                     f"{r.flops / 1e9:>9,.0f}{r.kernel_flops / 1e9:>8,.0f}{100 * r.share:>8.0f}%"
+        digits = 0 if r.rate >= 100 else 2
+        lines.append(f"{r.engine:<10}{r.dtype:<10}{r.window:>8,}{r.bases:>9,}{r.rate:>8,.{digits}f} {r.unit:<5}"
+                     f"{speedup:>6}{r.flops / 1e9:>9,.0f}{r.kernel_flops / 1e9:>8,.0f}{100 * r.share:>8.0f}%"
                      f"{100 * r.cpu_share:>5.0f}%{diff:>11}")
     lines.append("(one strand, 12-network official ensemble; GFLOP/s = executed convolutions and matmuls; kernel ="
                  " conv kernel rate measured just before; (cpu): the same ratio per CPU second; max|diff| against"

@@ -103,6 +103,7 @@ def bench(
     """Measure the conv kernel rate and the engines' nucleotides/s, % of kernel, speed-up and error (one table)."""
     from ..bench.data import bench_data
     from ..bench.engine import bench_variants, format_report, run_bench
+    from ..bench.kernel import describe_machine
     from ..genome.fasta import Reference
     from ..genome.regions import parse_region
 
@@ -128,6 +129,7 @@ def bench(
     seq = Reference(fasta or inputs.chr22_fasta).fetch(parsed.chrom, parsed.start - 5000,
                                                        (parsed.end or parsed.start + 1) + 5000)
     default = ("float32", "bfloat16") if device == "cpu" else ("float32", "bfloat16", "float16")
+    machine = describe_machine(device)
     results, notes = run_bench(seq, reference_bases, weights, device, tuple(dtype or default), repeats,
                                tuple(window or ()), cone)
-    typer.echo(format_report(results, notes, device))
+    typer.echo(format_report(results, notes, machine))

@@ -36,7 +36,8 @@ def make_client(kind: str, workers: int | None = None, options: dict[str, Any] |
         return
     if kind == "local":
         # One worker runs in this process: measured here, torch in a spawned worker process ran
-        # 40-50% slower than in-process (2,500 vs 4,900-5,200 nt/s on 2 cores).
+        # 40-50% slower than in-process (2,500 vs 4,900-5,200 nt/s on 2 cores), mostly page faults
+        # under the nanny's MALLOC_TRIM_THRESHOLD_, which load_ensemble now overrides (allocator.py).
         processes = options.pop("processes", (workers or 1) > 1)
         cluster = LocalCluster(n_workers=workers or 1, threads_per_worker=1, processes=processes,
                                dashboard_address=options.pop("dashboard_address", ":0"), **options)
@@ -90,5 +91,10 @@ def replacing_lost_jobs(cluster, interval: float = 5.0) -> Iterator[None]:
 
 
 def default_threads(workers: int) -> int:
-    """Torch threads per worker so that workers together use every core once."""
-    return max(1, (os.cpu_count() or 1) // max(workers, 1))
+    """Torch threads per worker so that ``workers`` processes on this host together use each core it
+    owns (its CPU affinity: a SLURM allocation or container share, not every core of the node) once."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    return max(1, cores // max(workers, 1))

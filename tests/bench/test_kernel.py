@@ -1,0 +1,25 @@
+"""Machine description and conv kernel rate used by `bench`."""
+
+from __future__ import annotations
+
+import torch
+
+from pipeline.bench.kernel import conv_kernel_rate, describe_machine, native_bf16
+from pipeline.model.config import ModelConfig, Stage
+
+
+def test_native_bf16_from_flags():
+    assert native_bf16({"avx2", "fma"}) == []
+    assert native_bf16({"avx512f", "avx512_bf16", "amx_bf16", "amx_tile"}) == ["avx512_bf16", "amx_bf16", "amx_tile"]
+
+
+def test_describe_machine_names_bf16_and_load():
+    lines = describe_machine("cpu")
+    assert "bfloat16: " in lines[0] and ("native" in lines[0] or "emulated" in lines[0])
+    assert lines[-1].startswith("load average (1 min)")
+
+
+def test_conv_kernel_rate_counts_flops_of_the_network_shapes():
+    small = ModelConfig(stages=(Stage(11, 1, 2),), context=40)
+    wall, cpu = conv_kernel_rate(torch.float32, length=2_000, repeats=1, config=small)
+    assert wall > 0 and cpu > 0
