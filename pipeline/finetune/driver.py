@@ -53,7 +53,7 @@ class FinetuneSpec:
     feature_dtype: str = "float16"
     cache_dir: str | None = str(DEFAULT_CACHE)
     train_backbone: bool = False
-    prior: bool = True  # sites heads start from the base model's P(splice) (see model/head.py)
+    prior: bool = False  # sites heads start from the base model's P(splice) (see model/head.py)
     report: str | None = None
     options: TrainOptions = field(default_factory=TrainOptions)
 
@@ -172,6 +172,8 @@ def finetune(spec: FinetuneSpec, say: Callable[[str], None] = lambda _: None) ->
     head = TokenHead(valid.features.shape[1], outputs, spec.task, spec.options.width, prior)
     if prior:
         head.set_prior(ensemble)
+    if "training" in splits:  # with --train-backbone the training features change: left unstandardised
+        head.set_standardisation(splits["training"].features)
     if spec.task == "sites":
         head.class_weights.copy_(site_class_weights(labels["training"]))
     before, backbone = evaluate(head, valid), None
