@@ -32,7 +32,8 @@ def finetune(
     width: Annotated[int, Opt(help="hidden width of the head")] = 64,
     seed: Annotated[int, Opt(help="random seed")] = 0,
     train_backbone: Annotated[bool, Opt("--train-backbone", help="also train the networks (reference engine)")] = False,
-    no_prior: Annotated[bool, Opt("--no-prior", help="sites: do not start from the base model's P(splice)")] = False,
+    prior: Annotated[bool, Opt("--prior", help="sites: start from the base model's P(splice)")] = False,
+    standardise: Annotated[bool, Opt("--standardise", help="standardise head inputs (training statistics)")] = False,
     ensemble: Annotated[str, Opt(help="official or specialised")] = "official",
     dtype: Annotated[str, Opt(help="compute dtype of the backbone: float32 or bfloat16")] = "float32",
     cache_dir: Annotated[Optional[Path], Opt(help="feature cache (default: $TMPDIR/pangolin-features)")] = None,
@@ -52,8 +53,8 @@ def finetune(
         valid_fasta=str(valid_fasta) if valid_fasta else None,
         valid_annotation=str(valid_annotation) if valid_annotation else None,
         tags=tuple(tags or ()), valid_tags=tuple(valid_tags or ()), gene_types=tuple(gene_types or ()),
-        ensemble=ensemble, weights=weights,
-        dtype=dtype, cache_dir=str(cache_dir or DEFAULT_CACHE), train_backbone=train_backbone, prior=not no_prior,
+        ensemble=ensemble, weights=weights, dtype=dtype, cache_dir=str(cache_dir or DEFAULT_CACHE),
+        train_backbone=train_backbone, prior=prior, standardise=standardise,
         report=str(report) if report else None, options=options,
     )
     result = run_finetune(spec, say=_say)

@@ -128,6 +128,9 @@ class TokenHead(nn.Module):
         self.task, self.outputs, self.width = task, tuple(outputs), width
         self.net = nn.Sequential(nn.Conv1d(in_channels, width, 1), nn.ReLU(), nn.Conv1d(width, len(outputs), 1))
         self.register_buffer("class_weights", torch.ones(len(outputs)))
+        # features are raw skip activations (|x| up to ~100); standardised with training-set statistics
+        self.register_buffer("feature_mean", torch.zeros(in_channels))
+        self.register_buffer("feature_std", torch.ones(in_channels))
         self.prior_networks = prior_networks
         if prior_networks:  # each network's P(splice) head (filled by `set_prior`) and whether it counts
             if task != "sites" or in_channels % prior_networks:
@@ -135,6 +138,18 @@ class TokenHead(nn.Module):
             self.register_buffer("prior_weight", torch.zeros(prior_networks, 2, in_channels // prior_networks))
             self.register_buffer("prior_bias", torch.zeros(prior_networks, 2))
             self.register_buffer("prior_mask", torch.zeros(prior_networks))
+
+    def set_standardisation(self, features: np.ndarray, chunk: int = 65_536) -> TokenHead:
+        """Standardise inputs with the mean and standard deviation of ``features`` (bases, channels)."""
+        total, squares = np.zeros(features.shape[1]), np.zeros(features.shape[1])
+        for lo in range(0, len(features), chunk):
+            block = np.asarray(features[lo : lo + chunk], dtype=np.float64)
+            total, squares = total + block.sum(0), squares + (block**2).sum(0)
+        mean = total / len(features)
+        std = np.sqrt(np.maximum(squares / len(features) - mean**2, 0)) + 1e-3
+        self.feature_mean.copy_(torch.from_numpy(mean))
+        self.feature_std.copy_(torch.from_numpy(std))
+        return self
 
     def set_prior(self, ensemble: Ensemble) -> TokenHead:
         """Copy the ensemble's P(splice) heads: the prior is its P(splice), averaged over tissues."""
@@ -161,7 +176,7 @@ class TokenHead(nn.Module):
         return self.net[0].in_channels
 
     def forward(self, features: torch.Tensor, labels: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
-        logits = self.net(features)
+        logits = self.net((features - self.feature_mean[:, None]) / self.feature_std[:, None])
         if self.prior_networks:
             p = self.base_p_splice(features).clamp(1e-6, 1 - 1e-6)[:, None]
             logits = logits + torch.cat([torch.log1p(-p), torch.log(p), torch.log(p)], dim=1)

@@ -26,6 +26,7 @@ def test_training_step_lowers_loss(get_ensemble):
     usage[:, :, :8] = float("nan")  # unknown targets are masked from the loss
     for task, outputs, labels in (("usage", ("heart",), usage), ("sites", SITE_CLASSES, torch.randint(0, 3, (2, 64)))):
         head = TokenHead(features.shape[1], outputs, task=task)
+        head.set_standardisation(features[0].T.numpy())  # raw skip activations reach |x| ~ 100
         optimiser = torch.optim.AdamW(head.parameters(), lr=1e-3)
         losses = []
         for _ in range(8):
