@@ -8,6 +8,7 @@ task or the CLI process pays for the checkpoints once.
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -62,7 +63,17 @@ class ModelSpec:
 
 @lru_cache(maxsize=2)
 def _load(spec: ModelSpec) -> Ensemble:
-    if spec.threads:
-        torch.set_num_threads(spec.threads)
+    # No thread count given (a SLURM or tcp:// worker): this process's own cores, not the driver's.
+    torch.set_num_threads(spec.threads or default_threads(1))
     return load_ensemble(spec.ensemble, spec.weights, device=spec.device, dtype=spec.dtype, engine=spec.engine,
                          memory_gb=spec.memory_gb)
+
+
+def default_threads(workers: int) -> int:
+    """Torch threads per worker so that ``workers`` processes on this host together use each core it
+    owns (its CPU affinity: a SLURM allocation or container share, not every core of the node) once."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    return max(1, cores // max(workers, 1))

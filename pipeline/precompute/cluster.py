@@ -6,7 +6,6 @@ Cluster options from the config (``cluster_options``) are passed to the cluster 
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from contextlib import contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any, Iterator
@@ -88,13 +87,3 @@ def replacing_lost_jobs(cluster, interval: float = 5.0) -> Iterator[None]:
     finally:
         stop.set()
         watcher.join()
-
-
-def default_threads(workers: int) -> int:
-    """Torch threads per worker so that ``workers`` processes on this host together use each core it
-    owns (its CPU affinity: a SLURM allocation or container share, not every core of the node) once."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        cores = os.cpu_count() or 1
-    return max(1, cores // max(workers, 1))

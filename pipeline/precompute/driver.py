@@ -16,13 +16,13 @@ from typing import Any
 
 from ..config import RunConfig
 from ..errors import StoreError
+from ..model.spec import default_threads
 from ..store.consolidated import consolidate
 from ..store.identity import StoreIdentity
 from ..store.layout import read_identity
 from ..store.lock import StoreLock
 from ..store.manifest import Manifest
 from ..store.tile import Tile
-from .cluster import default_threads
 from .job import Job
 from .task import run_tile
 
@@ -97,8 +97,21 @@ def execute(tiles: list[Tile], store: Path, job: Job, execution: Execution,
     from .dask import run_tiles_on_dask  # only Dask runs load distributed
 
     workers = execution.workers or 1
-    job = Job(job.task, job.model.with_threads(job.model.threads or default_threads(workers)), job.fasta, job.options)
+    job = Job(job.task, job.model.with_threads(job.model.threads or _threads_per_worker(execution)), job.fasta,
+              job.options)
     return run_tiles_on_dask(str(store), ordered, job, execution.cluster, workers, execution.options, on_start)
+
+
+def _threads_per_worker(execution: Execution) -> int | None:
+    """Torch threads of each worker: this host's cores shared by the workers that run on it (local:
+    ``workers``, cuda: one per GPU); None elsewhere, so each SLURM or remote worker uses its own cores."""
+    if execution.cluster == "local":
+        return default_threads(execution.workers or 1)
+    if execution.cluster == "cuda":
+        import torch
+
+        return default_threads(max(torch.cuda.device_count(), 1))
+    return None
 
 
 def init_plan(plan: Plan, out: Path, overwrite: bool = False) -> dict:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..errors import VariantError
 from ..genome.fasta import Reference
-from ..model.spec import ModelSpec
+from ..model.spec import ModelSpec, default_threads
 from ..store.snv_reader import SnvReader
 from .output import ChunkResult, VariantOutput
 from .records import Record, read_csv, read_vcf
@@ -158,9 +158,9 @@ def score_file(variants: str | Path, job: ScoreJob, out: str | Path, table: str 
     if cluster == "none":
         counts = score_variants(variants, scorer, out, table, batch, None, on_records, on_chunk)
     else:
-        from ..precompute.cluster import default_threads, make_client
+        from ..precompute.cluster import make_client
 
-        if job.model is not None:
+        if job.model is not None and cluster == "local":  # elsewhere each worker uses its own cores
             job = replace(job, model=job.model.with_threads(default_threads(workers)))
         with make_client(cluster, workers) as client:
             counts = score_variants(variants, job, out, table, batch, client, on_records, on_chunk)
