@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .genome.encode import count_ambiguous, one_hot
+from .genome.encode import count_ambiguous, one_hot, reverse_complement_onehot
 from .genome.fasta import Reference
 from .genome.regions import Region, check_strand, clip_to_contig
 from .model import Ensemble
@@ -26,7 +26,7 @@ def score_in_passes(ensemble: Ensemble, seq: str, strand: str,
     """
     check_strand(strand)
     onehot = one_hot(seq)
-    scan = np.ascontiguousarray(onehot[::-1, ::-1]) if strand == "-" else onehot  # reverse complement
+    scan = np.ascontiguousarray(reverse_complement_onehot(onehot)) if strand == "-" else onehot
     n_out = len(seq) - ensemble.context
     if n_out <= ensemble.window:  # one window: nothing to report in between
         scores = ensemble.score_onehot(onehot, strand)

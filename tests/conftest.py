@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,20 @@ WEIGHTS = Path(os.environ.get("PANGOLIN_WEIGHTS", SHARED / "weights" / "pangolin
 DATA = SHARED / "data"
 GOLDEN = SHARED / "golden"
 TWO_GENES = REPO / "tests" / "data" / "two_genes.gtf"  # one short chr22 gene per strand
+
+
+def run_cli(monkeypatch, capsys, *args) -> tuple[int, str, str]:
+    """Exit code, stdout and stderr of ``pangolin-pipeline ARGS`` run in this process."""
+    from pipeline.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["pangolin-pipeline", *map(str, args)])
+    try:
+        main()
+        code = 0
+    except SystemExit as done:
+        code = done.code or 0
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
 
 
 def two_gene_config(out, **overrides):

@@ -12,9 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.cli import main
-
-from .conftest import DATA, REPO, WEIGHTS
+from .conftest import DATA, REPO, WEIGHTS, run_cli
 
 CHR22 = DATA / "grch38-chr22" / "chr22.fa.gz"
 GTF = REPO / "tests" / "data" / "two_genes.gtf"
@@ -22,13 +20,8 @@ BRCA = DATA / "grch37-brca1"
 
 
 def cli(monkeypatch, capsys, *args: str) -> tuple[int, str]:
-    monkeypatch.setattr(sys, "argv", ["pangolin-pipeline", *map(str, args)])
-    try:
-        main()
-        code = 0
-    except SystemExit as done:
-        code = done.code
-    return code, capsys.readouterr().err
+    code, _, err = run_cli(monkeypatch, capsys, *args)
+    return code, err
 
 
 def expect_error(monkeypatch, capsys, pattern: str, *args) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import sys
 
 import numpy as np
 import pandas as pd
@@ -16,6 +15,8 @@ from pipeline.genome.regions import parse_region
 from pipeline.tracks.export import export_tracks
 from pipeline.tracks.plot import plot_region
 from pipeline.tracks.query import Store, sites, to_table
+
+from .conftest import run_cli
 
 PLUS_GENE = (32048500, 32051500)  # PLUS1, 0-based half-open
 
@@ -56,18 +57,6 @@ def test_table_equals_store(small_store):
     assert plus.brain_p_splice.isna().sum() == 100  # 32,048,401-32,048,500 lie outside PLUS1
 
 
-def run_cli(monkeypatch, capsys, *args) -> tuple[int, str, str]:
-    """Exit code, stdout and stderr of the command line."""
-    from pipeline.cli import main
-
-    monkeypatch.setattr(sys, "argv", ["pangolin-pipeline", *map(str, args)])
-    try:
-        main()
-        code = 0
-    except SystemExit as done:
-        code = done.code
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.mark.parametrize("fmt,sep", [("tsv", "\t"), ("csv", ",")])

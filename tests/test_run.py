@@ -8,6 +8,7 @@ import zarr
 
 from pipeline.errors import StoreError
 from pipeline.genome.fasta import Reference
+from pipeline.model.config import ModelConfig
 from pipeline.precompute.driver import run
 from pipeline.store import open_chrom, open_store
 
@@ -15,7 +16,7 @@ from .conftest import DATA, REPO, two_gene_config
 
 FASTA = DATA / "grch38-chr22" / "chr22.fa.gz"
 GTF = REPO / "tests" / "data" / "two_genes.gtf"
-TISSUE_CHANNELS = [1, 4, 7, 10]
+TISSUE_CHANNELS = ModelConfig().p_splice_channels
 
 
 def config(tmp_path, name="store.zarr", **overrides):

@@ -7,19 +7,20 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from ..config import load_config
-from ..genome.encode import one_hot, reverse_complement_onehot
 from ..genome.fasta import Reference
 from ..model import load_ensemble
 from ..model.config import ModelConfig
+from ..model.cost import cone_macs
 from ..precompute.driver import Execution, init_plan, run_plan
 from ..snvs.annotate import lookup_strings
 from ..snvs.plan import SnvOptions, plan_snvs
 from ..store.snv_reader import SnvReader
 from ..variants.driver import score_variants
-from ..variants.scorer import P_SPLICE, ScoreOptions, VariantScorer, load_genes
+from ..variants.records import parse_vcf_line
+from ..variants.scorer import ScoreOptions, VariantScorer, load_genes
+from .engine import official_style_rate
 
 VCF_HEADER = "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
 
@@ -57,7 +58,8 @@ def bench_saturate(fasta: str, annotation: str, chrom: str, start: int, end: int
         computed = [line.split("\t")[7].removeprefix("Pangolin=") for line in scored if not line.startswith("#")]
         stored = [value for _, value, _ in lookup_strings(SnvReader(tmp / "snvs.zarr"), snvs)]
         same = sum(a == b for a, b in zip(stored, computed, strict=True))
-        official_rate = _official_style(reference, genes, snvs[:n_official], weights)
+        official_rate, _ = official_style_rate(weights, reference, genes,
+                                               [parse_vcf_line(n, line) for n, line in enumerate(lines[:n_official])])
     gflops = cone_flops(ScoreOptions().distance) * saturate_rate / 1e9
     return (f"saturate: {len(snvs)} SNVs of {chrom}:{start + 1:,}-{end:,} at {saturate_rate:.2f} SNVs/s; "
             f"score on a VCF of the same SNVs {score_rate:.2f} SNVs/s; official-style {official_rate:.3f} SNVs/s "
@@ -66,37 +68,9 @@ def bench_saturate(fasta: str, annotation: str, chrom: str, start: int, end: int
             f"saturate executes {gflops:.0f} GFLOP/s in its cone passes ({cone_flops(50) / 1e9:.1f} GFLOP per SNV)")
 
 
-def cone_flops(distance: int, networks: int = 12, config: ModelConfig | None = None) -> float:
-    """Floating-point operations of one SNV's cone-of-influence pass over the residual trunk
-    (the convolutions dominate; the shared reference pass and the 1x1 heads are left out)."""
-    config = config or ModelConfig()
-    hidden, flank, reach, flops = config.hidden, config.flank, 0, 0.0
-    for kernel, dilation in config.block_specs:
-        for _ in range(2):
-            reach += dilation * (kernel - 1) // 2
-            width = max(min(reach, distance + flank - reach), 0)
-            flops += 2 * hidden * hidden * kernel * (1 + 2 * width)
-    return networks * flops
-
-
-def _official_style(reference: Reference, genes, snvs: list[str], weights: str | None) -> float:
-    """SNVs/s of the official tool's way: per SNV and network, full reference and alternative passes, batch 1."""
-    official = load_ensemble("official", weights, engine="reference")
-    scorer = VariantScorer(official, reference, genes, ScoreOptions())
-    started = time.perf_counter()
-    for text in snvs:
-        chrom, pos, ref, alt = text.split(":")
-        flank = 5_050
-        context = reference.fetch(chrom, int(pos) - 1 - flank, int(pos) + flank)
-        for strand in scorer.genes_at(chrom, int(pos)).strand.unique():
-            for seq in (context, context[:flank] + alt + context[flank + 1 :]):
-                x = one_hot(seq)
-                x = reverse_complement_onehot(x) if strand == "-" else x
-                batch = torch.from_numpy(np.ascontiguousarray(x)).T[None]
-                with torch.inference_mode():
-                    for runner in official.runners:
-                        runner(batch)[0, P_SPLICE]
-    return len(snvs) / (time.perf_counter() - started)
+def cone_flops(distance: int, networks: int = 12) -> float:
+    """Floating-point operations of one SNV's cone-of-influence passes through the ensemble's networks."""
+    return 2.0 * networks * cone_macs(ModelConfig(), 1, distance)
 
 
 def bench_lookup(fasta: str, annotation: str, weights: str | None, n: int = 100_000, seed: int = 0) -> str:

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..genome.encode import one_hot
+from ..genome.encode import one_hot, reverse_complement_onehot
 from ..genome.fasta import Reference
 from ..model.ensemble import Ensemble
 from ..model.head import TokenHead, TrainableBackbone, trainable_backbone
@@ -39,7 +39,7 @@ def _window_batch(reference: Reference, piece: Segment, flank: int, labeller: La
     onehot = one_hot(reference.fetch(piece.chrom, piece.start - flank, piece.end + flank))
     labels = labeller(piece)
     if piece.strand == "-":  # the network reads the reverse complement; labels follow its order
-        onehot, labels = onehot[::-1, ::-1], labels[..., ::-1]
+        onehot, labels = reverse_complement_onehot(onehot), labels[..., ::-1]
     x = torch.from_numpy(np.ascontiguousarray(onehot)).T[None].to(device)
     return x, torch.from_numpy(np.ascontiguousarray(labels))[None].to(device)
 

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..genome.encode import one_hot
+from ..genome.encode import one_hot, reverse_complement_onehot
 from ..genome.fasta import Reference
 from ..model.ensemble import Ensemble
 from ..model.head import ensemble_scores, hidden_representation
@@ -66,7 +66,7 @@ class FeatureSet:
 def segment_features(ensemble: Ensemble, onehot: np.ndarray, strand: str) -> tuple[np.ndarray, np.ndarray]:
     """(L, 4) one-hot in genome order -> features (L - context, channels), scores (L - context, 12), genome order."""
     if strand == "-":  # reverse complement = reverse both axes (A C G T -> T G C A)
-        onehot = onehot[::-1, ::-1]
+        onehot = reverse_complement_onehot(onehot)
     n_out = onehot.shape[0] - ensemble.context
     channels = len(ensemble.runners) * ensemble.config.hidden
     features = np.empty((n_out, channels), dtype=np.float32)

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from ..errors import ConfigError, SequenceError
-from ..genome.encode import one_hot
+from ..genome.encode import one_hot, reverse_complement_onehot
 from ..genome.regions import check_strand
 from .allocator import keep_freed_memory
 from .checkpoints import checkpoint_name, load_network, resolve_weights, verify_checkpoint
@@ -137,7 +137,7 @@ class Ensemble:
         """(L, 4) one-hot in genome order -> (L - context, 12) scores in genome order."""
         check_strand(strand)
         if strand == "-":  # reverse complement = reverse both axes (A C G T -> T G C A)
-            return self.score_batch(np.ascontiguousarray(onehot[None, ::-1, ::-1]))[0, ::-1]
+            return self.score_batch(np.ascontiguousarray(reverse_complement_onehot(onehot[None])))[0, ::-1]
         return self.score_batch(onehot[None])[0]
 
     @torch.inference_mode()
@@ -157,8 +157,8 @@ class Ensemble:
             raise ConfigError("substitution scoring in the cone of influence needs engine='fast'")
         length = len(onehot)
         if strand == "-":  # reverse complement the region and mirror the changes into it
-            onehot = onehot[::-1, ::-1]
-            groups = [(length - starts - p.shape[1], p[:, ::-1, ::-1]) for starts, p in groups]
+            onehot = reverse_complement_onehot(onehot)
+            groups = [(length - starts - p.shape[1], reverse_complement_onehot(p)) for starts, p in groups]
         x = torch.from_numpy(np.ascontiguousarray(onehot)).T[None].to(self.device)
         counts = torch.zeros(self.config.n_channels, device=self.device)
         ref_total = 0

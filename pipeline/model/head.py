@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import HeadError
+from ..genome.encode import reverse_complement_onehot
 from .checkpoints import load_network, verify_checkpoint
 from .engine import FastNetwork, build_runner
 from .ensemble import Ensemble
@@ -235,7 +236,7 @@ class FinetunedHead:
     def score_onehot(self, onehot: np.ndarray, strand: str = "+") -> np.ndarray:
         """(L, 4) one-hot in genome order -> (L - context, len(columns)) float32, genome order."""
         if strand == "-":
-            onehot = onehot[::-1, ::-1]
+            onehot = reverse_complement_onehot(onehot)
         n_out = onehot.shape[0] - self.ensemble.context
         out = np.empty((n_out, len(self.columns)), dtype=np.float32)
         for lo in range(0, n_out, self.ensemble.window):

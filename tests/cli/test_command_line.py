@@ -3,28 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
-import sys
 
 import pytest
 
-from pipeline.cli import app, main
+from pipeline.cli import app
 from pipeline.cli.options import CONFIG_PARAMETERS
 
-from ..conftest import DATA, REPO, WEIGHTS
+from ..conftest import DATA, REPO, WEIGHTS, run_cli
 
 CHR22 = DATA / "grch38-chr22" / "chr22.fa.gz"
 GTF = REPO / "tests" / "data" / "two_genes.gtf"
 
 
-def run_cli(monkeypatch, capsys, *args) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["pangolin-pipeline", *map(str, args)])
-    try:
-        main()
-        code = 0
-    except SystemExit as done:
-        code = done.code or 0
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def test_version_and_no_arguments_succeed(monkeypatch, capsys):
