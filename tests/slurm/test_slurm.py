@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import dask
+import distributed  # noqa: F401  (registers its config defaults before dask.config.set below removes new keys)
 import numpy as np
 import pytest
 import zarr

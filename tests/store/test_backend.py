@@ -103,10 +103,11 @@ def test_format_1_stores_read_transparently_and_refuse_resume(small_store, tmp_p
         ds = open_chrom(old, "chr22")
     xr.testing.assert_identical(ds.p_splice.sel(position=slice(P - 5, P + 5)).load(),
                                 open_chrom(small_store, "chr22").p_splice.sel(position=slice(P - 5, P + 5)).load())
-    from pipeline.store.layout import identity_difference, read_identity
+    from pipeline.store.identity import StoreIdentity
+    from pipeline.store.layout import read_identity
 
-    assert identity_difference(read_identity(old), read_identity(small_store)) == \
-        "format_version: store has 1, this run has 2"  # driver: "use --overwrite ... or --out"
+    old_identity, new_identity = (StoreIdentity.from_attrs(read_identity(p)) for p in (old, small_store))
+    assert old_identity.difference(new_identity) == "format_version: store has 1, this run has 2"  # driver refuses
 
 
 def test_finalize_consolidates(small_store, tmp_path):
