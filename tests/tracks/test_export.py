@@ -6,7 +6,6 @@ import numpy as np
 import pyBigWig
 
 from pipeline.store.manifest import Manifest
-from pipeline.store.tile import STRAND_NAMES
 from pipeline.tracks import export
 from pipeline.tracks.query import METRICS, Store
 
@@ -27,7 +26,7 @@ def test_every_bigwig_equals_the_store_and_each_block_is_read_once(small_store, 
     ds = Store(small_store).dataset("chr22")
     for tissue in ds.tissue.values:
         for metric in METRICS:
-            for strand, name in STRAND_NAMES.items():
+            for strand, name in export.TRACK_STRANDS.items():
                 expected = ds[metric].sel(strand=strand, tissue=tissue).isel(position=slice(*SPAN)).values
                 with pyBigWig.open(str(tmp_path / f"{tissue}.{metric}.{name}.bw")) as bw:
                     values = np.array(bw.values("chr22", *SPAN), dtype=np.float32)
