@@ -87,8 +87,9 @@ def main() -> None:
         sys.exit(2)
     except typer.Exit as done:
         sys.exit(done.exit_code)
-    except typer.Abort:
-        _say("aborted")
+    except (typer.Abort, KeyboardInterrupt) as stop:
+        progress = str(stop.__cause__ or stop)  # e.g. "120 of 500 records written to out.vcf.partial"
+        _say(f"aborted: {progress}" if progress else "aborted")
         sys.exit(130)
     except Exception as err:  # click usage errors and the like
         if isinstance(err, click_errors.NoArgsIsHelpError):  # no arguments: the help, and success

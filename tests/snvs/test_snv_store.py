@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import zarr
 
@@ -27,6 +28,7 @@ FASTA = DATA / "grch38-chr22" / "chr22.fa.gz"
 GFF = DATA / "grch38-chr22" / "MANE.v1.3.region.gff3"
 # Three positions at SLC5A1's exon-2 acceptor (+ strand) and three at a C22orf42 exon end (- strand),
 # in two different 64 Ki tiles.
+HEADER = "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
 BED = "chr22\t32049940\t32049943\nchr22\t32149778\t32149781\n"
 pytestmark = pytest.mark.slow
 
@@ -128,3 +130,27 @@ def test_lookup_reports_every_snv(built, tmp_path, monkeypatch, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "chr22:32049941:Q:T\tNA\tmalformed"
     assert lines[1] == f"{snv}\t{lookup_strings(SnvReader(store), [snv])[0][1]}"
+
+
+def test_per_tissue_content_equals_the_score_table(get_ensemble, tmp_path):
+    bed = tmp_path / "one.bed"
+    bed.write_text("chr22\t32049942\t32049943\n")  # SLC5A1's exon-2 acceptor: three SNVs
+    config = load_config(None, fasta=str(FASTA), annotation=str(GFF), out=str(tmp_path / "t.zarr"),
+                         weights=str(WEIGHTS), tile_size=65_536, chunk_size=4_096, cluster="none")
+    run_plan(plan_snvs(config, SnvOptions(regions=str(bed), per_tissue=True)), tmp_path / "t.zarr", Execution("none"))
+    ref = Reference(FASTA).fetch("chr22", 32049942, 32049943).upper()
+    vcf = tmp_path / "three.vcf"
+    vcf.write_text(HEADER + "".join(f"chr22\t32049943\t.\t{ref}\t{alt}\t.\t.\t.\n" for alt in "ACGT" if alt != ref))
+    options = ScoreOptions()
+    scorer = VariantScorer(get_ensemble(), Reference(FASTA), load_genes(str(GFF), options), options)
+    score_variants(vcf, scorer, tmp_path / "scored.vcf", tmp_path / "table.tsv")
+    table = pd.read_csv(tmp_path / "table.tsv", sep="\t")
+    group = zarr.open_group(str(tmp_path / "t.zarr"), path="chr22", mode="r")
+    values, offsets = group["tissue_delta"][32049942], group["tissue_delta_pos"][32049942]  # (alt, slot, tissue, stat)
+    tissues, stats = list(group["tissue"][:]), list(group["stat"][:])
+    for row in table.itertuples():
+        a, t = "ACGT".index(row.alt), tissues.index(row.tissue)
+        for s, stat in enumerate(stats):
+            # float16 store vs the table's 6 significant digits: equal up to one float16 step
+            assert abs(float(values[a, 0, t, s]) - getattr(row, stat)) <= 1e-3 * abs(getattr(row, stat)) + 1e-4
+            assert offsets[a, 0, t, s] == getattr(row, f"{stat}_pos"), (row.alt, row.tissue, stat)

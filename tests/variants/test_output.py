@@ -1,0 +1,46 @@
+"""`score` output: checked writable before any work, streamed in input order, nothing scored is an error."""
+
+from __future__ import annotations
+
+from pipeline.variants.output import ChunkResult, VariantOutput
+from pipeline.variants.records import parse_vcf_line
+
+from ..conftest import DATA, WEIGHTS, run_cli
+
+BRCA = DATA / "grch37-brca1"
+HEADER = "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+
+
+def score_args(vcf, out):
+    return ["score", vcf, "--fasta", BRCA / "chr17.fa.gz", "--annotation", BRCA / "canonical.gtf", "--out", out,
+            "--weights", WEIGHTS, "--quiet"]
+
+
+def test_unwritable_output_fails_before_any_work(tmp_path, monkeypatch, capsys):
+    vcf = tmp_path / "in.vcf"
+    vcf.write_text(HEADER + "chr17\t41276133\t.\tC\tT\t.\t.\t.\n")
+    code, _, err = run_cli(monkeypatch, capsys, *score_args(vcf, tmp_path / "no-such-dir" / "out.vcf"))
+    assert code == 2 and err.strip().splitlines()[-1].startswith("error: cannot write")
+
+
+def test_nothing_scored_is_an_error_naming_the_cause(tmp_path, monkeypatch, capsys):
+    vcf = tmp_path / "in.vcf"
+    vcf.write_text(HEADER + "chrUn\t100\t.\tC\tT\t.\t.\t.\nchrUn\t200\t.\tG\tA\t.\t.\t.\n")
+    code, _, err = run_cli(monkeypatch, capsys, *score_args(vcf, tmp_path / "out.vcf"))
+    assert code == 2 and "none of 2 record(s) was scored; most (2) were unknown_contig" in err
+    assert len([line for line in (tmp_path / "out.vcf").read_text().splitlines() if not line.startswith("#")]) == 2
+
+
+def test_records_are_written_in_input_order_as_earlier_ones_complete(tmp_path):
+    records = [parse_vcf_line(n, f"chr1\t{n}\t.\tA\tC\t.\t.\t.") for n in range(1, 5)]
+    output = VariantOutput(tmp_path / "out.vcf", records, ["#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO"], None)
+    later, first = ChunkResult(), ChunkResult()
+    later.values[2].append("G|1:0.1|-1:0.0|Warnings:")
+    output.add(2, 2, later)  # records 2-3 finish first: held back
+    assert output.written == 0
+    output.add(0, 2, first)
+    assert output.written == 4
+    output.close()
+    lines = (tmp_path / "out.vcf").read_text().splitlines()[3:]
+    assert [line.split("\t")[1] for line in lines] == ["1", "2", "3", "4"] and "Pangolin=G|" in lines[2]
+    assert not (tmp_path / "out.vcf.partial").exists()
