@@ -73,3 +73,7 @@ class HeadError(PipelineError, ValueError):
 
 class TargetError(PipelineError, ValueError):
     """Fine-tuning targets (bigWig/bedGraph tracks or annotated sites) are missing or unusable."""
+
+
+class Interrupted(PipelineError):
+    """Ctrl-C during long work; the message says how far it got and where the partial output is."""

@@ -18,7 +18,7 @@ except ImportError:  # pragma: no cover - older typer uses click itself
     from click import exceptions as click_errors
 
 from .. import __version__
-from ..errors import PipelineError
+from ..errors import Interrupted, PipelineError
 
 # Plain (click) help: flags show as flags, not `<bool>`, and every option shows its default.
 _SETTINGS = {"show_default": True, "help_option_names": ["--help", "-h"]}
@@ -70,6 +70,13 @@ def _one_line(err: Exception) -> str:
     return message
 
 
+def _aborted(interrupt: BaseException) -> None:
+    """Ctrl-C: say how far the work got (e.g. "120 of 500 records written to out.vcf.partial"), exit 130."""
+    progress = str(interrupt)
+    _say(f"aborted: {progress}" if progress else "aborted")
+    sys.exit(130)
+
+
 def main() -> None:
     """Entry point: bad input ends with one line on stderr and a non-zero exit, not a traceback."""
     try:
@@ -80,6 +87,8 @@ def main() -> None:
             code = app(standalone_mode=False)  # click returns (not raises) the code of typer.Exit here
         if isinstance(code, int) and code:
             sys.exit(code)
+    except Interrupted as err:
+        _aborted(err)
     except PipelineError as err:
         if _DEBUG["on"]:
             raise
@@ -88,9 +97,7 @@ def main() -> None:
     except typer.Exit as done:
         sys.exit(done.exit_code)
     except (typer.Abort, KeyboardInterrupt) as stop:
-        progress = str(stop.__cause__ or stop)  # e.g. "120 of 500 records written to out.vcf.partial"
-        _say(f"aborted: {progress}" if progress else "aborted")
-        sys.exit(130)
+        _aborted(stop.__cause__ or stop)
     except Exception as err:  # click usage errors and the like
         if isinstance(err, click_errors.NoArgsIsHelpError):  # no arguments: the help, and success
             typer.echo(err.format_message())

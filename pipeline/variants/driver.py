@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
-from ..errors import VariantError
+from ..errors import Interrupted, VariantError
 from ..genome.fasta import Reference
 from ..model.spec import ModelSpec, default_threads
 from ..store.snv_reader import SnvReader
@@ -119,7 +119,7 @@ def score_variants(variants: str | Path, scorer: VariantScorer | ScoreJob, out: 
             if on_chunk:
                 on_chunk(len(chunks[n]))
     except KeyboardInterrupt:
-        raise KeyboardInterrupt(output.abandon()) from None
+        raise Interrupted(output.abandon()) from None
     except BaseException:
         output.abandon()  # closes the partial output; the error says what went wrong
         raise

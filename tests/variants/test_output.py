@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+
+from pipeline.errors import Interrupted
+from pipeline.variants.driver import score_variants
 from pipeline.variants.output import ChunkResult, VariantOutput
 from pipeline.variants.records import parse_vcf_line
+from pipeline.variants.scorer import ScoreOptions
 
 from ..conftest import DATA, WEIGHTS, run_cli
 
@@ -44,3 +49,31 @@ def test_records_are_written_in_input_order_as_earlier_ones_complete(tmp_path):
     lines = (tmp_path / "out.vcf").read_text().splitlines()[3:]
     assert [line.split("\t")[1] for line in lines] == ["1", "2", "3", "4"] and "Pangolin=G|" in lines[2]
     assert not (tmp_path / "out.vcf.partial").exists()
+
+
+class _InterruptedAfterTwo:
+    """A scorer stand-in: the first run of records is skipped, Ctrl-C arrives during the second."""
+
+    options = ScoreOptions()
+    snv_store = None
+
+    def from_snv_store(self, record):
+        return None
+
+    def prepare(self, index, record):
+        if index >= 2:
+            raise KeyboardInterrupt
+        return [], [(-1, "not_in_gene")]
+
+    def compute(self, alleles):
+        return []
+
+
+def test_ctrl_c_keeps_the_records_done_and_says_where(tmp_path):
+    vcf = tmp_path / "in.vcf"
+    vcf.write_text(HEADER + "".join(f"chr17\t{p}\t.\tC\tT\t.\t.\t.\n" for p in range(1, 5)))
+    with pytest.raises(Interrupted, match=r"2 of 4 records written to .*out\.vcf\.partial"):
+        score_variants(vcf, _InterruptedAfterTwo(), tmp_path / "out.vcf", batch=2)
+    partial = (tmp_path / "out.vcf.partial").read_text().splitlines()
+    assert [line.split("\t")[1] for line in partial if not line.startswith("#")] == ["1", "2"]
+    assert not (tmp_path / "out.vcf").exists()
