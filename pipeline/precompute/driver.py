@@ -92,13 +92,12 @@ def execute(tiles: list[Tile], store: Path, job: Job, execution: Execution,
     """Run ``tiles`` (largest first) inline or on a Dask cluster; yield their summaries as they finish."""
     ordered = sorted(tiles, key=lambda t: -t.bases)
     if execution.cluster == "none":
-        job = Job(job.task, job.model.with_threads(job.model.threads or default_threads(1)), job.fasta, job.options)
+        job = job.with_threads(job.model.threads or default_threads(1))
         return (run_tile(str(store), tile, job) for tile in ordered)
     from .dask import run_tiles_on_dask  # only Dask runs load distributed
 
     workers = execution.workers or 1
-    job = Job(job.task, job.model.with_threads(job.model.threads or _threads_per_worker(execution)), job.fasta,
-              job.options)
+    job = job.with_threads(job.model.threads or _threads_per_worker(execution))
     return run_tiles_on_dask(str(store), ordered, job, execution.cluster, workers, execution.options, on_start)
 
 
@@ -158,8 +157,7 @@ def run_part(store: Path, part: int, parts: int, threads: int | None = None) -> 
     if not 0 <= part < parts:
         raise StoreError(f"part must be in 0..{parts - 1} (or 1..{parts} with --one-based), got {part}")
     job = Job.from_attrs(read_identity(store)["job"])
-    job = Job(job.task, job.model.with_threads(threads or job.model.threads or default_threads(1)), job.fasta,
-              job.options)
+    job = job.with_threads(threads or job.model.threads or default_threads(1))
     manifest = Manifest(store)
     done = manifest.done_ids()
     mine = [t for n, t in enumerate(manifest.tiles()) if n % parts == part and t.id not in done]

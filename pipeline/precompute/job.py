@@ -35,6 +35,9 @@ class Job:
     def from_attrs(cls, attrs: dict[str, Any]) -> Job:
         return cls(attrs["task"], ModelSpec.from_attrs(attrs["model"]), attrs["fasta"], dict(attrs["options"]))
 
+    def with_threads(self, threads: int | None) -> Job:
+        return Job(self.task, self.model.with_threads(threads), self.fasta, self.options)
+
     def tile_task(self) -> TileTask:
         module, name = self.task.split(":")
         return getattr(importlib.import_module(module), name)

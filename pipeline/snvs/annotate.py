@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..errors import VariantError
 from ..store.snv_reader import SnvReader
-from ..variants.deltas import stored_field
+from ..variants.deltas import allele_value, stored_field
 from ..variants.output import ChunkResult, VariantOutput
 from ..variants.records import parse_snv, read_vcf
 
@@ -58,7 +58,7 @@ def annotate_vcf(reader: SnvReader, vcf: Path, out: Path, batch: int = 10_000,
             for alt in record.alts if not record.error else []:
                 value, reason = info_value(reader, record.chrom, record.pos, record.ref, alt)
                 if value is not None:
-                    result.values[index].append(f"{alt}/{value.replace(',', f',{alt}/')}" if multi else value)
+                    result.values[index].append(allele_value(alt, value, multi))
                 else:
                     result.skipped[index].append(f"{alt}/{reason}" if multi else reason)
                 result.counts[reason or "from_store"] += 1

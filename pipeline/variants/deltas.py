@@ -88,6 +88,11 @@ def _site_score(p: int, gain: np.ndarray, loss: np.ndarray) -> str:
     return fmt(pair[int(np.argmax(np.abs(pair)))])
 
 
+def allele_value(alt: str, value: str, multi: bool) -> str:
+    """An ALT's INFO value; in a multi-allelic record each gene's bundle is prefixed ``ALT/``."""
+    return f"{alt}/{value.replace(',', f',{alt}/')}" if multi else value
+
+
 def stored_field(gene: str, gain: int, gain_pos: int, loss: int, loss_pos: int, warning: str) -> str:
     """A gene's bundle from stored hundredths: the same text `gene_field` writes for the scores they round."""
     return f"{gene}|{gain_pos}:{fmt(gain / 100)}|{loss_pos}:{fmt(loss / 100)}|Warnings:{warning}"

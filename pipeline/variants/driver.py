@@ -18,6 +18,7 @@ from ..errors import Interrupted, VariantError
 from ..genome.fasta import Reference
 from ..model.spec import ModelSpec, default_threads
 from ..store.snv_reader import SnvReader
+from . import deltas
 from .output import ChunkResult, VariantOutput
 from .records import Record, read_csv, read_vcf
 from .scorer import SKIP_REASONS, ScoreOptions, VariantScorer, load_genes
@@ -76,8 +77,7 @@ def score_chunk(scorer: VariantScorer | ScoreJob, chunk: list[tuple[int, Record]
 
 def _add_value(result: ChunkResult, index: int, record: Record, alt: str, value: str) -> None:
     """One ALT's INFO value; in multi-allelic records each gene's bundle is prefixed ``ALT/``."""
-    multi = len(record.alts) > 1
-    result.values[index].append(f"{alt}/{value.replace(',', f',{alt}/')}" if multi else value)
+    result.values[index].append(deltas.allele_value(alt, value, len(record.alts) > 1))
     result.counts["scored"] += 1
 
 
