@@ -1,5 +1,6 @@
 """On a CUDA GPU: the fast engine matches the golden outputs in float32, half precision stays within
-its documented tolerance, and a dask-cuda run equals an inline GPU run. Skipped without a GPU."""
+its documented tolerance, cone-of-influence and variant scoring equal their CPU oracles, and a
+dask-cuda run equals an inline GPU run. Skipped without a GPU."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ import zarr
 from pipeline.precompute.driver import run
 
 from .conftest import two_gene_config
+from .model.test_cone import check_substitutions, heart_networks
 from .model.test_golden import WINDOWS, golden_ensemble
+from .variants.test_golden_cli import check_against_official
 
 pytestmark = [pytest.mark.gpu,
               pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")]
@@ -26,6 +29,16 @@ def test_gpu_engine_against_golden(golden, get_ensemble, dtype, tolerance):
         window = golden[name]
         scores = ens.score_sequence(window["seq"], window["strand"])
         assert np.abs(scores - golden_ensemble(window["outputs"], "official")).max() <= tolerance, name
+
+
+@pytest.mark.parametrize("strand", ["+", "-"])
+def test_gpu_cone_equals_full_passes(golden, get_ensemble, strand):
+    check_substitutions(heart_networks(get_ensemble(device="cuda")), golden, strand)
+
+
+@pytest.mark.parametrize("name", ["chr22_dev.default", "pangolin_example_brca.default"])
+def test_gpu_variant_scores_match_official(name, get_ensemble, tmp_path):
+    check_against_official(name, get_ensemble(device="cuda"), tmp_path)
 
 
 def test_cuda_cluster_equals_inline(tmp_path, weights_dir):

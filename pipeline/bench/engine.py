@@ -31,6 +31,7 @@ class Result:
     engine: str
     dtype: str
     window: int
+    batch: int  # windows per pass
     bases: int  # scored bases (nucleotides) or, for the cone path, substitutions
     seconds: float
     executed_macs: int  # all networks together
@@ -66,11 +67,12 @@ class Timing:
     kernel_cpu: float = 0.0
 
 
-def _best(run, repeats: int, dtype: torch.dtype, device: str, length: int) -> tuple[Timing, object]:
-    """Best wall and CPU seconds of ``run()``, and the best kernel rates measured just before each run."""
+def _best(run, repeats: int, dtype: torch.dtype, device: str, length: int, batch: int = 1) -> tuple[Timing, object]:
+    """Best wall and CPU seconds of ``run()``, and the best kernel rates measured just before each run
+    (on ``batch`` inputs of ``length``: the engine's own pass)."""
     timing, value = Timing(), None
     for _ in range(repeats):
-        kernel, kernel_cpu = conv_kernel_rate(dtype, device, length, repeats=1)
+        kernel, kernel_cpu = conv_kernel_rate(dtype, device, length, repeats=1, batch=batch)
         timing.kernel, timing.kernel_cpu = max(timing.kernel, kernel), max(timing.kernel_cpu, kernel_cpu)
         start, start_cpu = time.perf_counter(), time.process_time()
         value = run()
@@ -80,17 +82,20 @@ def _best(run, repeats: int, dtype: torch.dtype, device: str, length: int) -> tu
 
 
 def time_engine(engine: str, dtype: str, seq: str, weights: str | None, device: str, repeats: int = 1,
-                window: int | None = None) -> tuple[Result, np.ndarray]:
+                window: int | None = None, batch: int | None = None) -> tuple[Result, np.ndarray]:
     """Score ``seq`` (one strand) with a fresh ensemble; best of ``repeats`` after a warm-up."""
-    ensemble = load_ensemble("official", weights, device=device, dtype=dtype, engine=engine, window=window)
+    ensemble = load_ensemble("official", weights, device=device, dtype=dtype, engine=engine, window=window,
+                             batch_size=batch)
     x = one_hot(seq)
     n_out = len(seq) - ensemble.context
+    width = min(ensemble.window, n_out)
+    batch = min(ensemble.batch_size, -(-n_out // width))
     ensemble.score_onehot(x)  # warm-up: primitives for these shapes, allocator
     timing, scores = _best(lambda: ensemble.score_onehot(x), repeats, getattr(torch, dtype), device,
-                           min(ensemble.window, n_out) + ensemble.context)
+                           width + ensemble.context, batch)
     macs = len(ensemble.runners) * scoring_macs(ensemble.config, engine, n_out, ensemble.window)
-    return Result(engine, dtype, ensemble.window, n_out, timing.seconds, macs, timing.kernel, timing.cpu_seconds,
-                  timing.kernel_cpu), scores
+    return Result(engine, dtype, ensemble.window, batch, n_out, timing.seconds, macs, timing.kernel,
+                  timing.cpu_seconds, timing.kernel_cpu), scores
 
 
 def time_cone(dtype: str, seq: str, weights: str | None, device: str, repeats: int = 1, n_variants: int = 64,
@@ -109,7 +114,7 @@ def time_cone(dtype: str, seq: str, weights: str | None, device: str, repeats: i
     timing, _ = _best(lambda: ensemble.score_substitutions(region, groups, d), repeats, getattr(torch, dtype), device,
                       len(region))
     per_net = fast_window_macs(config, len(region) - config.context) + n_variants * cone_macs(config, 1, d)
-    return Result("cone", dtype, d, n_variants, timing.seconds, len(ensemble.runners) * per_net, timing.kernel,
+    return Result("cone", dtype, d, 1, n_variants, timing.seconds, len(ensemble.runners) * per_net, timing.kernel,
                   timing.cpu_seconds, timing.kernel_cpu, unit="SNV/s")
 
 
@@ -126,8 +131,10 @@ def half_error(half: np.ndarray, full: np.ndarray) -> str:
 
 def run_bench(seq: str, reference_bases: int, weights: str | None = None, device: str = "cpu",
               dtypes: tuple[str, ...] = ("float32", "bfloat16"), repeats: int = 2,
-              windows: tuple[int, ...] = (), cone: bool = True) -> tuple[list[Result], list[str]]:
-    """Results (reference and fast engines per dtype, a window sweep, the cone path) and notes.
+              windows: tuple[int, ...] = (), cone: bool = True,
+              batches: tuple[int, ...] = ()) -> tuple[list[Result], list[str]]:
+    """Results (reference and fast engines per dtype, a window x batch sweep per dtype, the cone path)
+    and notes.
 
     The reference engine scores the first ``reference_bases`` only (it is slow); max|diff| is
     against reference float32 on those bases. Notes give each half dtype's error against fast float32.
@@ -150,10 +157,12 @@ def run_bench(seq: str, reference_bases: int, weights: str | None = None, device
     for dtype in dtypes:
         if dtype != "float32" and "float32" in full:
             notes.append(f"{dtype} vs float32 (fast engine): {half_error(full[dtype], full['float32'])}")
-    for window in windows:
-        result, scores = time_engine("fast", "float32", seq, weights, device, repeats, window)
-        result.max_diff = float(np.abs(scores - full["float32"]).max()) if "float32" in full else None
-        results.append(result)
+    sweep = [(w, b) for w in windows or (None,) for b in batches or (None,)] if windows or batches else []
+    for dtype in dtypes:
+        for window, batch in sweep:
+            result, scores = time_engine("fast", dtype, seq, weights, device, repeats, window, batch)
+            result.max_diff = float(np.abs(scores - full["float32"]).max()) if "float32" in full else None
+            results.append(result)
     if cone:
         for dtype in dtypes:
             results.append(time_cone(dtype, seq, weights, device, repeats))
@@ -167,15 +176,15 @@ def format_report(results: list[Result], notes: list[str], machine: list[str]) -
     kernels: dict[str, float] = {}
     for r in results:
         kernels[r.dtype] = max(kernels.get(r.dtype, 0.0), r.kernel_flops)
-    lines.append("conv kernel (oneDNN/cuDNN conv2d, channels-last, batch 1, the network's 32 trunk shapes): "
+    lines.append("conv kernel (oneDNN/cuDNN conv2d, channels-last, the network's 32 trunk shapes at each run's batch and window): "
                  + ", ".join(f"{dt} {k / 1e9:,.0f} GFLOP/s" for dt, k in kernels.items()))
-    lines.append(f"{'engine':<10}{'dtype':<10}{'window':>8}{'bases':>9}{'rate':>13}{'x ref':>7}{'GFLOP/s':>9}"
+    lines.append(f"{'engine':<10}{'dtype':<10}{'window':>8}{'batch':>6}{'bases':>10}{'rate':>13}{'x ref':>7}{'GFLOP/s':>9}"
                  f"{'kernel':>8}{'% kernel':>9}{'(cpu)':>6}{'max|diff|':>11}")
     for r in results:
         speedup = f"{r.rate / reference:.1f}" if reference and r.unit == "nt/s" else "-"
         diff = f"{r.max_diff:.2e}" if r.max_diff is not None else "-"
         digits = 0 if r.rate >= 100 else 2
-        lines.append(f"{r.engine:<10}{r.dtype:<10}{r.window:>8,}{r.bases:>9,}{r.rate:>8,.{digits}f} {r.unit:<5}"
+        lines.append(f"{r.engine:<10}{r.dtype:<10}{r.window:>8,}{r.batch:>6}{r.bases:>10,}{r.rate:>8,.{digits}f} {r.unit:<5}"
                      f"{speedup:>6}{r.flops / 1e9:>9,.0f}{r.kernel_flops / 1e9:>8,.0f}{100 * r.share:>8.0f}%"
                      f"{100 * r.cpu_share:>5.0f}%{diff:>11}")
     lines.append("(one strand, 12-network official ensemble; GFLOP/s = executed convolutions and matmuls; kernel ="

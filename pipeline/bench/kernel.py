@@ -83,24 +83,24 @@ def _sync(device: torch.device) -> None:
 
 
 def conv_kernel_rate(dtype: torch.dtype, device: str = "cpu", length: int = 110_000, repeats: int = 3,
-                     config: ModelConfig | None = None) -> tuple[float, float]:
-    """FLOP/s of plain conv2d (channels-last, batch 1, with bias) over one network's 32 trunk
-    convolutions (hidden -> hidden channels, each block's kernel and dilation) on ``length``
-    input positions: per second of wall-clock time and per second of this process's CPU time (all
+                     config: ModelConfig | None = None, batch: int = 1) -> tuple[float, float]:
+    """FLOP/s of plain conv2d (channels-last, with bias) over one network's 32 trunk convolutions
+    (hidden -> hidden channels, each block's kernel and dilation) on ``batch`` x ``length`` input
+    positions: per second of wall-clock time and per second of this process's CPU time (all
     threads; on a shared machine the CPU-time rate is steadier), best of ``repeats``. This is the
-    kernel the fast engine calls."""
+    kernel the fast engine calls, at the engine's own batch and window."""
     config = config or ModelConfig()
     torch_device = torch.device(device)
     h = config.hidden
     gen = torch.Generator().manual_seed(0)
-    x = torch.randn(1, h, 1, length, generator=gen).to(torch_device, dtype)
+    x = torch.randn(batch, h, 1, length, generator=gen).to(torch_device, dtype)
     x = x.contiguous(memory_format=torch.channels_last)
     layers = []
     for kernel, dilation in config.block_specs:
         w = (0.05 * torch.randn(h, h, 1, kernel, generator=gen)).to(torch_device, dtype)
         bias = torch.zeros(h, dtype=dtype, device=torch_device)
         layers.append((w.contiguous(memory_format=torch.channels_last), bias, dilation))
-    macs = sum(2 * h * h * w.shape[-1] * (length - d * (w.shape[-1] - 1)) for w, _, d in layers)
+    macs = batch * sum(2 * h * h * w.shape[-1] * (length - d * (w.shape[-1] - 1)) for w, _, d in layers)
     best, best_cpu = float("inf"), float("inf")
     with torch.inference_mode():
         for attempt in range(repeats + 1):  # the first round creates the primitives: not timed

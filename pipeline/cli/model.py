@@ -87,7 +87,10 @@ def bench(
     device: Annotated[str, Opt(help="cpu or cuda")] = "cpu",
     repeats: Annotated[int, Opt(help="timed runs per configuration; the best is reported")] = 2,
     window: Annotated[Optional[list[int]], Opt("--window", metavar="N", show_default="none",
-                                               help="also time fast float32 at these windows (repeatable)")] = None,
+                                               help="also time the fast engine at these windows (repeatable)")] = None,
+    batch: Annotated[Optional[list[int]], Opt("--batch", metavar="N", show_default="none",
+                                              help="also time the fast engine at these batches, with each "
+                                                   "--window (repeatable; GPU)")] = None,
     cone: Annotated[bool, Opt(help="also time cone-of-influence SNV scoring")] = True,
     variants: Annotated[int, Opt(help="also time variant scoring on this many ClinVar BRCA1 SNVs")] = 0,
     variants_dtype: Annotated[Optional[str], Opt(show_default="none",
@@ -132,5 +135,5 @@ def bench(
     default = ("float32", "bfloat16") if device == "cpu" else ("float32", "bfloat16", "float16")
     machine = describe_machine(device)
     results, notes = run_bench(seq, reference_bases, weights, device, tuple(dtype or default), repeats,
-                               tuple(window or ()), cone)
+                               tuple(window or ()), cone, tuple(batch or ()))
     typer.echo(format_report(results, notes, machine))

@@ -275,6 +275,10 @@ def load_ensemble(
     if dtype == "float16" and torch_device.type == "cpu":
         raise ConfigError("dtype float16 is for GPUs; on CPU use bfloat16 or float32")
     members = ensemble_members(ensemble, config)
+    if torch_device.type == "cuda":
+        # cuDNN runs float32 convolutions in TF32 (10-bit mantissa) unless told not to: float32 must
+        # mean float32 (1e-5 against the official outputs).
+        torch.backends.cudnn.allow_tf32 = False
     keep_freed_memory()  # activations reuse freed memory instead of fresh pages (also in Dask workers)
     directory = resolve_weights(weights, configured_weights)
     checksums = {m.name: verify_checkpoint(directory, m.name) for m in members}

@@ -6,9 +6,9 @@ from pipeline.bench.engine import Result, format_report
 
 
 def test_report_rows_show_rates_shares_and_speedup():
-    reference = Result("reference", "float32", 5_000, 2_000, 10.0, 10**12, 4e11, 20.0, 2e11, 0.0)
-    fast = Result("fast", "float32", 100_000, 10_000, 5.0, 2 * 10**12, 1e12, 10.0, 5e11, 1e-6)
-    cone = Result("cone", "float32", 50, 64, 500.0, 10**12, 1e12, 1000.0, 5e11, unit="SNV/s")
+    reference = Result("reference", "float32", 5_000, 1, 2_000, 10.0, 10**12, 4e11, 20.0, 2e11, 0.0)
+    fast = Result("fast", "float32", 100_000, 1, 10_000, 5.0, 2 * 10**12, 1e12, 10.0, 5e11, 1e-6)
+    cone = Result("cone", "float32", 50, 1, 64, 500.0, 10**12, 1e12, 1000.0, 5e11, unit="SNV/s")
     report = format_report([reference, fast, cone], ["a note"], ["machine line"])
     lines = report.splitlines()
     assert lines[0] == "machine line" and "a note" in lines

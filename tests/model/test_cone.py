@@ -14,13 +14,21 @@ from pipeline.model.cost import cone_macs, cone_widths, fast_window_macs, refere
 
 @pytest.fixture(scope="module")
 def three_networks(get_ensemble):
+    return heart_networks(get_ensemble())
+
+
+def heart_networks(ensemble):
     """The heart networks of the official ensemble (its channels 0-2): enough to exercise every path."""
-    ens = get_ensemble()
-    return dataclasses.replace(ens, members=ens.members[:3], runners=ens.runners[:3])
+    return dataclasses.replace(ensemble, members=ensemble.members[:3], runners=ensemble.runners[:3])
 
 
 @pytest.mark.parametrize("strand", ["+", "-"])
 def test_substitutions_equal_full_alternative_passes(three_networks, golden, strand):
+    check_substitutions(three_networks, golden, strand)
+
+
+def check_substitutions(three_networks, golden, strand):
+    """Cone scores of three MNVs equal full alternative passes of the same (heart) networks."""
     d = 50
     region = one_hot(golden["chr22_SLC5A1_plus"]["seq"][: 10_000 + 400])
     starts = np.array([5_000 + 60, 5_000 + 170, 5_000 + 300])

@@ -50,8 +50,13 @@ def data_lines(path) -> list[str]:
 
 @pytest.mark.parametrize("name", list(CASES))
 def test_matches_official_output(name, get_ensemble, tmp_path):
+    check_against_official(name, get_ensemble(), tmp_path)
+
+
+def check_against_official(name, ensemble, tmp_path):
+    """`score` with ``ensemble`` writes the official command's output for case ``name`` (2 decimals)."""
     vcf, fasta, annotation, options = CASES[name]
-    scorer = VariantScorer(get_ensemble(), Reference(fasta), load_genes(annotation, options), options)
+    scorer = VariantScorer(ensemble, Reference(fasta), load_genes(annotation, options), options)
     counts = score_variants(vcf, scorer, tmp_path / "out.vcf")
     ours, official = data_lines(tmp_path / "out.vcf"), data_lines(CLI / f"{name}.vcf")
     assert len(ours) == len(official) == len(data_lines(vcf))
