@@ -47,6 +47,7 @@ class RunConfig:
     cluster: str = "local"
     cluster_options: dict[str, Any] = field(default_factory=dict)
     memory_gb: float = 2.0
+    heads: tuple[str, ...] = ()  # fine-tuned head checkpoints: one more store variable per output
 
     def __post_init__(self) -> None:
         _choice("ensemble", self.ensemble, ENSEMBLES)

@@ -14,9 +14,10 @@ from typing import Annotated, Callable, Optional
 from . import ConfigOpt, Opt, WeightsOpt
 
 
-def _setting(help: str, default: str | None = None, metavar: str | None = None):
-    """An option that overrides the config file; ``default`` is `RunConfig`'s, shown in --help."""
-    return Opt(help=help, metavar=metavar, show_default=f"config, else {default}" if default else "config")
+def _setting(help: str, default: str | None = None, metavar: str | None = None, *flags: str):
+    """An option that overrides the config file; ``default`` is `RunConfig`'s, shown in --help.
+    ``flags``: where the metavar is the name in capitals (typer < 0.29 then names the flag after it)."""
+    return Opt(*flags, help=help, metavar=metavar, show_default=f"config, else {default}" if default else "config")
 
 
 def _config_options(
@@ -33,11 +34,13 @@ def _config_options(
     chunk_size: Annotated[Optional[int], _setting("positions per chunk inside a shard", "65536", "N")] = None,
     ensemble: Annotated[Optional[str], _setting("official or specialised", "official", "NAME")] = None,
     dtype: Annotated[Optional[str], _setting("compute dtype: float32, bfloat16, float16 (GPU)", "float32",
-                                             "DTYPE")] = None,
+                                             "DTYPE", "--dtype")] = None,
     store_dtype: Annotated[Optional[str], _setting("stored dtype: float16 or float32", "float16", "DTYPE")] = None,
     engine: Annotated[Optional[str], _setting("fast or reference", "fast", "NAME")] = None,
-    device: Annotated[Optional[str], _setting("cpu, cuda or cuda:N", "cpu", "DEVICE")] = None,
+    device: Annotated[Optional[str], _setting("cpu, cuda or cuda:N", "cpu", "DEVICE", "--device")] = None,
     workers: Annotated[Optional[int], _setting("Dask workers", "1", "N")] = None,
+    head: Annotated[Optional[list[str]], _setting("fine-tuned head (.pt from `finetune`): its outputs become store "
+                                                  "variables (repeatable)", "none", "FILE")] = None,
     cluster: Annotated[Optional[str], _setting("local, cuda, slurm, none or tcp://HOST:PORT", "local",
                                                "KIND")] = None,
     weights: WeightsOpt = None,
@@ -48,12 +51,12 @@ def _config_options(
 CONFIG_PARAMETERS = list(inspect.signature(_config_options, eval_str=True).parameters.values())
 
 
-def config_from_options(config, chrom, gene_types, tags, **settings):
+def config_from_options(config, chrom, gene_types, tags, head, **settings):
     """The `RunConfig` of a config file (optional) with the given flags on top."""
     from ..config import load_config
 
     return load_config(config, chroms=tuple(chrom or ()), gene_types=tuple(gene_types or ()), tags=tuple(tags or ()),
-                       **settings)
+                       heads=tuple(head or ()), **settings)
 
 
 def with_run_config(command: Callable[..., None]) -> Callable[..., None]:

@@ -30,6 +30,8 @@ CPU_WINDOW = 100_000  # measured: 20/50/100/200 kb windows ran at 0.78/0.89/1.00
 # (hidden x position) tensors plus allocator slack for hidden = 32 (an estimate: about 9 live
 # float32 tensors of 128 bytes per position).
 _BYTES_PER_POSITION = 1_200
+# Substitutions per cone pass on GPU: about 2 MB of activations each (widest layer), so ~1 GB a pass.
+GPU_CONE_CHUNK = 512
 
 
 @dataclass(frozen=True)
@@ -142,20 +144,22 @@ class Ensemble:
 
     @torch.inference_mode()
     def score_substitutions(self, onehot: np.ndarray, groups: list[tuple[np.ndarray, np.ndarray]], d: int,
-                            strand: str = "+", chunk: int = 64) -> tuple[np.ndarray, list[np.ndarray]]:
+                            strand: str = "+", chunk: int | None = None) -> tuple[np.ndarray, list[np.ndarray]]:
         """Reference scores of a region and alternative scores of substitutions inside it.
 
         ``onehot`` (L, 4) is the region in genome order; each group holds ``starts`` (n,) indexes
         into it and ``patches`` (n, m, 4), the substituted bases (same m within a group). Returns
         the reference scores (L - context, 12) and per group (n, m + 2d, 12), genome order: the
         outputs within ``d`` of each change, computed only in its cone of influence (see cone.py).
-        Needs the fast engine.
+        Needs the fast engine. ``chunk`` substitutions share one alternative pass (default: 64 on
+        CPU; `GPU_CONE_CHUNK` on GPU, where small passes leave the device idle between launches).
         """
         from .cone import alternative_pass, reference_pass
 
         if self.engine != "fast":
             raise ConfigError("substitution scoring in the cone of influence needs engine='fast'")
         length = len(onehot)
+        chunk = chunk or (GPU_CONE_CHUNK if self.device.type == "cuda" else 64)
         if strand == "-":  # reverse complement the region and mirror the changes into it
             onehot = reverse_complement_onehot(onehot)
             groups = [(length - starts - p.shape[1], reverse_complement_onehot(p)) for starts, p in groups]

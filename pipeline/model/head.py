@@ -198,8 +198,7 @@ class TokenHead(nn.Module):
 
     @property
     def columns(self) -> list[str]:
-        """Output column names: ``p_donor``, ``p_acceptor`` for sites, the target names for usage."""
-        return [f"p_{c}" for c in SITE_CLASSES[1:]] if self.task == "sites" else list(self.outputs)
+        return head_columns(self.task, self.outputs)
 
     def predict(self, features: torch.Tensor) -> torch.Tensor:
         """Features (batch, channels, L) -> the `columns` (batch, len(columns), L)."""
@@ -247,14 +246,18 @@ class FinetunedHead:
         return out[::-1].copy() if strand == "-" else out
 
 
-def load_head(path: str | Path, ensemble: Ensemble) -> FinetunedHead:
-    """Load a head checkpoint onto ``ensemble``.
+def head_columns(task: str, outputs: tuple[str, ...] | list[str]) -> list[str]:
+    """Output column names: ``p_donor``, ``p_acceptor`` for sites, the target names for usage."""
+    return [f"p_{c}" for c in SITE_CLASSES[1:]] if task == "sites" else list(outputs)
+
+
+def read_head(path: str | Path) -> dict:
+    """The contents of a head checkpoint (`save_head`), without loading it onto an ensemble.
 
     Raises
     ------
     HeadError
-        If the file is missing or not a head checkpoint, or ``ensemble`` is not the base it was
-        trained on (another ensemble name or any checkpoint with another SHA-256).
+        If the file is missing or not a head checkpoint.
     """
     path = Path(path)
     if not path.is_file():
@@ -265,7 +268,20 @@ def load_head(path: str | Path, ensemble: Ensemble) -> FinetunedHead:
         raise HeadError(f"{path} is not a head checkpoint: {err}") from None
     if not isinstance(saved, dict) or saved.get("format") != HEAD_FORMAT:
         raise HeadError(f"{path} is not a head checkpoint of format {HEAD_FORMAT}")
-    check_base(saved["base"], ensemble, path)
+    return saved
+
+
+def load_head(path: str | Path, ensemble: Ensemble) -> FinetunedHead:
+    """Load a head checkpoint onto ``ensemble``.
+
+    Raises
+    ------
+    HeadError
+        If the file is missing or not a head checkpoint, or ``ensemble`` is not the base it was
+        trained on (another ensemble name or any checkpoint with another SHA-256).
+    """
+    saved = read_head(path)
+    check_base(saved["base"], ensemble.name, ensemble.checksums, path)
     if saved["backbone"] is not None:  # a fine-tuned trunk: run it on the ensemble's own engine
         networks = []
         for state in saved["backbone"]:
@@ -279,13 +295,13 @@ def load_head(path: str | Path, ensemble: Ensemble) -> FinetunedHead:
     return FinetunedHead(head.to(ensemble.device), ensemble, saved["record"])
 
 
-def check_base(base: dict, ensemble: Ensemble, path: Path | str) -> None:
-    """Refuse an ensemble other than the head's base, naming the difference."""
-    if base["ensemble"] != ensemble.name:
-        raise HeadError(f"head {path} was trained on the {base['ensemble']} ensemble, not {ensemble.name}: "
+def check_base(base: dict, ensemble: str, checksums: dict[str, str], path: Path | str) -> None:
+    """Refuse an ensemble (name, checkpoint SHA-256s) other than the head's base, naming the difference."""
+    if base["ensemble"] != ensemble:
+        raise HeadError(f"head {path} was trained on the {base['ensemble']} ensemble, not {ensemble}: "
                         f"load it with --ensemble {base['ensemble']}")
     for name, digest in base["checkpoints"].items():
-        if ensemble.checksums.get(name) != digest:
+        if checksums.get(name) != digest:
             raise HeadError(f"head {path} was trained on checkpoint {name} with SHA-256 {digest[:12]}..., "
                             "which this ensemble does not have: use the weights it was trained on")
 

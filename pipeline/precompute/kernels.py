@@ -10,12 +10,14 @@ import numpy as np
 
 from ..genome.encode import one_hot
 from ..model import Ensemble
+from ..model.head import FinetunedHead
 from ..store.tile import Tile
 
 
-def track_kernel(ensemble: Ensemble, tile: Tile, windows: list[tuple[int, int]], sequences: list[str]
-                 ) -> dict[str, np.ndarray]:
-    """Per-base P(splice) and usage of the tile's segments (NaN elsewhere), (tile length, tissues).
+def track_kernel(ensemble: Ensemble, tile: Tile, windows: list[tuple[int, int]], sequences: list[str],
+                 heads: list[FinetunedHead] = ()) -> dict[str, np.ndarray]:
+    """Per-base P(splice) and usage of the tile's segments (NaN elsewhere), (tile length, tissues),
+    and each head column (tile length,).
 
     ``sequences[i]`` is window ``windows[i]`` (0-based output range) with the model's context on
     both sides.
@@ -24,11 +26,19 @@ def track_kernel(ensemble: Ensemble, tile: Tile, windows: list[tuple[int, int]],
     length = tile.end - tile.start
     p_splice = np.full((length, len(p_index)), np.nan, dtype=np.float32)
     usage = np.full((length, len(usage_index)), np.nan, dtype=np.float32)
+    columns = {c: np.full(length, np.nan, dtype=np.float32) for head in heads for c in head.columns}
     for (win_start, win_end), seq in zip(windows, sequences):
-        scores = ensemble.score_onehot(one_hot(seq), tile.strand)
+        onehot = one_hot(seq)
+        scores = ensemble.score_onehot(onehot, tile.strand)
+        # a head runs its own trunk pass: its backbone may be fine-tuned, and the tracks must not depend on heads
+        outputs = [(head.columns, head.score_onehot(onehot, tile.strand)) for head in heads]
         for seg_start, seg_end in tile.segments:
             if win_start <= seg_start and seg_end <= win_end:
-                rows = scores[seg_start - win_start : seg_end - win_start]
-                p_splice[seg_start - tile.start : seg_end - tile.start] = rows[:, p_index]
-                usage[seg_start - tile.start : seg_end - tile.start] = rows[:, usage_index]
-    return {"p_splice": p_splice, "usage": usage}
+                rows, out = slice(seg_start - win_start, seg_end - win_start), slice(seg_start - tile.start,
+                                                                                      seg_end - tile.start)
+                p_splice[out] = scores[rows, p_index]
+                usage[out] = scores[rows, usage_index]
+                for names, values in outputs:
+                    for k, name in enumerate(names):
+                        columns[name][out] = values[rows, k]
+    return {"p_splice": p_splice, "usage": usage, **columns}

@@ -21,6 +21,7 @@ from ..model.spec import ModelSpec
 from ..store.identity import StoreIdentity
 from ..store.layout import FORMAT_VERSION, create_store
 from .driver import Plan
+from .heads import plan_heads
 from .job import Job
 from .tiling import make_tiles
 
@@ -107,11 +108,14 @@ def plan_tracks(config: RunConfig) -> Plan:
     for (chrom, strand), group in genes.groupby(["chrom", "strand"], sort=False):
         tiles += make_tiles(chrom, strand, list(zip(group.start, group.end)), lengths[chrom], config.tile_size)
     model = model_spec(config)
+    heads = plan_heads(config.heads, model)
     identity = StoreIdentity(
         **input_identity(config, reference, model), kind="track", dtype=config.store_dtype,
-        tiling={"tile_size": config.tile_size, "chunk_size": config.chunk_size, "context": ModelConfig().context})
-    job = Job("pipeline.precompute.task:score_track_tile", model, str(Path(config.fasta).absolute()))
+        tiling={"tile_size": config.tile_size, "chunk_size": config.chunk_size, "context": ModelConfig().context},
+        settings={"heads": [{k: h[k] for k in ("digest", "task", "columns")} for h in heads]} if heads else {})
+    job = Job("pipeline.precompute.task:score_track_tile", model, str(Path(config.fasta).absolute()),
+              {"heads": heads} if heads else {})
     inputs = {"fasta": str(Path(config.fasta)), "annotation": str(Path(config.annotation))}
     create = partial(create_store, identity=identity.to_attrs(), genes=genes, lengths=lengths,
-                     job=job.to_attrs(), inputs=inputs)
+                     job=job.to_attrs(), inputs=inputs, heads=heads)
     return Plan(identity, tiles, job, create, {"genes": genes})

@@ -16,6 +16,7 @@ from ..genome.encode import count_ambiguous
 from ..store.manifest import Manifest
 from ..store.tile import Tile
 from ..store.writes import write_values
+from .heads import load_heads
 from .job import Job, cached_reference
 from .kernels import track_kernel
 from .tiling import windows
@@ -41,7 +42,7 @@ def score_track_tile(store: Path, tile: Tile, job: Job) -> dict[str, Any]:
     flank = ensemble.context // 2
     spans = windows(tile.segments, ensemble.context)
     sequences = [reference.fetch(tile.chrom, start - flank, end + flank) for start, end in spans]
-    arrays = track_kernel(ensemble, tile, spans, sequences)
+    arrays = track_kernel(ensemble, tile, spans, sequences, load_heads(job.options.get("heads", []), job.model))
     for name, values in arrays.items():
         write_values(store, f"{tile.chrom}/{name}", (STRAND_INDEX[tile.strand], slice(tile.start, tile.end)), values)
     return {"ambiguous": sum(count_ambiguous(s) for s in sequences)}

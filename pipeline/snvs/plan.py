@@ -63,6 +63,8 @@ def plan_snvs(config: RunConfig, options: SnvOptions) -> Plan:
     model = model_spec(config)
     if model.ensemble != "official" or model.engine != "fast":
         raise ConfigError("the all-SNV store holds `score`'s output: it needs ensemble official and engine fast")
+    if config.heads:
+        raise ConfigError("fine-tuned heads add variables to track stores (`run --head`), not to the all-SNV store")
     reference = Reference(config.fasta)
     genes = genes_on_reference(load_genes(config.annotation, options.score_options()), reference)
     if config.chroms:

@@ -5,6 +5,7 @@ Layout (one group per chromosome)::
     STORE/                      root attributes: identity, gene table; consolidated metadata once run
       chr22/p_splice            (strand, offset, tissue) float16, NaN where not scored
       chr22/usage               same
+      chr22/p_donor, ...        (strand, offset) one per output of a fine-tuned head (`run --head`)
       chr22/strand, chr22/tissue  coordinate labels
       _tiles/                   tile list and done markers (see manifest.py)
 
@@ -71,11 +72,12 @@ def genes_from_attrs(columns: dict[str, list]) -> pd.DataFrame:
 
 
 def create_store(path: Path, identity: dict[str, Any], genes: pd.DataFrame, lengths: dict[str, int],
-                 job: dict[str, Any], inputs: dict[str, str]) -> None:
+                 job: dict[str, Any], inputs: dict[str, str], heads: list[dict[str, Any]] = ()) -> None:
     """Write the metadata of an empty track store (no data chunks): groups, arrays, coordinates, attributes.
 
     ``job`` (absolute input paths, model settings, the tile task) lets a scheduler-free task score
-    tiles from the store path alone; ``inputs`` are the paths as the user gave them.
+    tiles from the store path alone; ``inputs`` are the paths as the user gave them; ``heads``
+    (precompute/heads.py) add one (strand, offset) variable per head output.
     """
     from ..model.config import TISSUES  # here, not at import: xarray imports this package for the backend
 
@@ -94,6 +96,17 @@ def create_store(path: Path, identity: dict[str, Any], genes: pd.DataFrame, leng
                 attributes={**ATTRS[name], "ensemble": identity["ensemble"], "coordinates": "strand tissue",
                             "offset": OFFSET_NOTE},
             )
+        for head in heads:
+            for column in head["columns"]:
+                group.create_array(
+                    column, shape=(2, length), dtype=identity["dtype"], fill_value=np.nan,
+                    chunks=(1, tiling["chunk_size"]), shards=(1, tiling["tile_size"]),
+                    compressors=[ZstdCodec(level=3)], dimension_names=DIMS[:2],
+                    attributes={"long_name": f"fine-tuned head output {column}", "units": "probability",
+                                "description": f"output {column!r} of the {head['task']} head {head['path']} "
+                                f"(SHA-256 {head['digest'][:12]}...) on this strand; NaN where not scored",
+                                "coordinates": "strand", "offset": OFFSET_NOTE},
+                )
         for dim, labels in (("strand", ["+", "-"]), ("tissue", list(TISSUES))):
             coord = group.create_array(dim, shape=(len(labels),), dtype=str, dimension_names=(dim,))
             coord[:] = np.array(labels, dtype=object)

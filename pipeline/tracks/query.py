@@ -120,16 +120,20 @@ def _with_dims(ds: xr.Dataset) -> xr.Dataset:
 
 
 def to_table(ds: xr.Dataset) -> pd.DataFrame:
-    """Wide table: chrom, position, strand, then {tissue}_p_splice and {tissue}_usage columns."""
+    """Wide table: chrom, position, strand, then {tissue}_p_splice and {tissue}_usage columns, then one
+    column per fine-tuned head output the store holds (`run --head`: p_donor, p_acceptor, ...)."""
     ds = _with_dims(ds)
     frames = []
-    values = {metric: ds[metric].values.astype(np.float32) for metric in METRICS}  # one read each
+    heads = [name for name, var in ds.data_vars.items() if name not in METRICS and "tissue" not in var.dims]
+    values = {name: ds[name].values.astype(np.float32) for name in (*METRICS, *heads)}  # one read each
     positions = ds.position.values
     for s, strand in enumerate(ds.strand.values):
         columns = {"chrom": ds.attrs["chrom"], "position": positions, "strand": strand}
         for t, tissue in enumerate(ds.tissue.values):
             for metric in METRICS:
                 columns[f"{tissue}_{metric}"] = values[metric][s, :, t]
+        for name in heads:
+            columns[name] = values[name][s]
         frames.append(pd.DataFrame(columns))
     return pd.concat(frames, ignore_index=True)
 
