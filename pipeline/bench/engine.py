@@ -178,16 +178,16 @@ def format_report(results: list[Result], notes: list[str], machine: list[str]) -
     kernels: dict[str, float] = {}
     for r in results:
         kernels[r.dtype] = max(kernels.get(r.dtype, 0.0), r.kernel_flops)
-    lines.append("conv kernel (oneDNN/cuDNN conv2d, channels-last, the network's 32 trunk shapes at each run's batch and window): "
-                 + ", ".join(f"{dt} {k / 1e9:,.0f} GFLOP/s" for dt, k in kernels.items()))
-    lines.append(f"{'engine':<10}{'dtype':<10}{'window':>8}{'batch':>6}{'bases':>10}{'rate':>13}{'x ref':>7}{'GFLOP/s':>9}"
-                 f"{'kernel':>8}{'% kernel':>9}{'(cpu)':>6}{'max|diff|':>11}")
+    lines.append("conv kernel (oneDNN/cuDNN conv2d, channels-last, the network's 32 trunk shapes at each run's batch "
+                 "and window): " + ", ".join(f"{dt} {k / 1e9:,.0f} GFLOP/s" for dt, k in kernels.items()))
+    lines.append(f"{'engine':<10}{'dtype':<10}{'window':>8}{'batch':>6}{'bases':>11}{'rate':>16}{'x ref':>7}"
+                 f"{'GFLOP/s':>9}{'kernel':>8}{'% kernel':>9}{'(cpu)':>6}{'max|diff|':>11}")
     for r in results:
         speedup = f"{r.rate / reference:.1f}" if reference and r.unit == "nt/s" else "-"
         diff = f"{r.max_diff:.2e}" if r.max_diff is not None else "-"
         digits = 0 if r.rate >= 100 else 2
-        lines.append(f"{r.engine:<10}{r.dtype:<10}{r.window:>8,}{r.batch:>6}{r.bases:>10,}{r.rate:>8,.{digits}f} {r.unit:<5}"
-                     f"{speedup:>6}{r.flops / 1e9:>9,.0f}{r.kernel_flops / 1e9:>8,.0f}{100 * r.share:>8.0f}%"
+        lines.append(f"{r.engine:<10}{r.dtype:<10}{r.window:>8,}{r.batch:>6}{r.bases:>11,}{r.rate:>11,.{digits}f} "
+                     f"{r.unit:<5}{speedup:>6}{r.flops / 1e9:>9,.0f}{r.kernel_flops / 1e9:>8,.0f}{100 * r.share:>8.0f}%"
                      f"{100 * r.cpu_share:>5.0f}%{diff:>11}")
     lines.append("(one strand, 12-network official ensemble; GFLOP/s = executed convolutions and matmuls; kernel ="
                  " conv kernel rate measured just before; (cpu): the same ratio per CPU second; max|diff| against"
