@@ -43,6 +43,7 @@ def finetune(
     standardise: Annotated[bool, Opt("--standardise", help="standardise head inputs (training statistics)")] = False,
     ensemble: Annotated[str, Opt(help="official or specialised")] = "official",
     dtype: Annotated[str, Opt(help="compute dtype of the backbone: float32 or bfloat16")] = "float32",
+    device: Annotated[str, Opt(help="cpu, cuda or cuda:N: where the backbone and head run")] = "cpu",
     cache_dir: Annotated[Optional[Path], Opt(show_default="none",
                                              help="feature cache (default: $TMPDIR/pangolin-features)")] = None,
     report: Annotated[Optional[Path], Opt(show_default="none",
@@ -62,7 +63,7 @@ def finetune(
         valid_fasta=str(valid_fasta) if valid_fasta else None,
         valid_annotation=str(valid_annotation) if valid_annotation else None,
         tags=tuple(tags or ()), valid_tags=tuple(valid_tags or ()), gene_types=tuple(gene_types or ()),
-        ensemble=ensemble, weights=weights, dtype=dtype, cache_dir=str(cache_dir or DEFAULT_CACHE),
+        ensemble=ensemble, weights=weights, dtype=dtype, device=device, cache_dir=str(cache_dir or DEFAULT_CACHE),
         train_backbone=train_backbone, prior=prior, standardise=standardise,
         report=str(report) if report else None, options=options,
     )

@@ -82,8 +82,7 @@ def fit_backbone(ensemble: Ensemble, weights: Path, head: TokenHead, reference: 
             losses.append(loss.item())
         schedule.step()
         backbone.eval()
-        valid_loss = split_loss(head.cpu(), valid_split(backbone.as_ensemble(ensemble)))
-        head.to(ensemble.device)
+        valid_loss = split_loss(head, valid_split(backbone.as_ensemble(ensemble)))
         history.append({"epoch": epoch, "train_loss": float(np.mean(losses)), "valid_loss": valid_loss,
                         "lr": optimiser.param_groups[0]["lr"]})
         if log is not None:

@@ -51,6 +51,7 @@ class FinetuneSpec:
     ensemble: str = "official"
     weights: str | None = None
     dtype: str = "float32"
+    device: str = "cpu"  # where the backbone runs (features, --train-backbone); the head trains there too
     feature_dtype: str = "float16"
     cache_dir: str | None = str(DEFAULT_CACHE)
     train_backbone: bool = False
@@ -160,7 +161,7 @@ def finetune(spec: FinetuneSpec, say: Callable[[str], None] = lambda _: None) ->
     gene_sets = dict(zip(("training", "validation"), split_genes(spec)))
     segments = {name: gene_segments(g.genes, g.reference.lengths) for name, g in gene_sets.items()}
     labels = {name: split_labels(gene_sets[name].genes, segments[name], spec.task, targets, name) for name in gene_sets}
-    ensemble = load_ensemble(spec.ensemble, spec.weights, dtype=spec.dtype)
+    ensemble = load_ensemble(spec.ensemble, spec.weights, dtype=spec.dtype, device=spec.device)
     splits = {}
     for name, gene_set in gene_sets.items():
         say(f"{name}: {len(gene_set.genes)} genes, {len(labels[name]):,} bases")
@@ -172,7 +173,7 @@ def finetune(spec: FinetuneSpec, say: Callable[[str], None] = lambda _: None) ->
     outputs = SITE_CLASSES if spec.task == "sites" else tuple(t.name for t in targets)
     prior = len(ensemble.runners) if spec.task == "sites" and spec.prior else 0
     torch.manual_seed(spec.options.seed)  # the initial weights too: unseeded, two usage runs gave r 0.90 and 0.99
-    head = TokenHead(valid.features.shape[1], outputs, spec.task, spec.options.width, prior)
+    head = TokenHead(valid.features.shape[1], outputs, spec.task, spec.options.width, prior).to(ensemble.device)
     if prior:
         head.set_prior(ensemble)
     if spec.standardise and "training" in splits:  # with --train-backbone the training features change
@@ -203,7 +204,7 @@ def finetune(spec: FinetuneSpec, say: Callable[[str], None] = lambda _: None) ->
                             "train_backbone": spec.train_backbone, "prior": bool(prior),
                             "standardise": spec.standardise},
     }
-    save_head(spec.out, head, ensemble, report, backbone)
+    save_head(spec.out, head.cpu(), ensemble, report, backbone.cpu() if backbone is not None else None)
     if spec.report:
         Path(spec.report).write_text(json.dumps(report, indent=1, default=float) + "\n")
     return report

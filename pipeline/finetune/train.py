@@ -55,11 +55,15 @@ def site_class_weights(labels: np.ndarray, classes: int = 3) -> torch.Tensor:
     return torch.tensor(weights / weights.mean(), dtype=torch.float32)
 
 
-def _batch(split: Split, index: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-    """Features (batch, channels, 1) float32 and labels shaped for `TokenHead.loss`."""
+def _device(head: TokenHead) -> torch.device:
+    return next(head.parameters()).device
+
+
+def _batch(split: Split, index: np.ndarray, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Features (batch, channels, 1) float32 and labels shaped for `TokenHead.loss`, on ``device``."""
     x = torch.from_numpy(np.asarray(split.features[np.sort(index)], dtype=np.float32))[:, :, None]
     y = torch.from_numpy(np.asarray(split.labels[np.sort(index)]))
-    return x, (y[:, None] if y.dim() == 1 else y[:, :, None])
+    return x.to(device), (y[:, None] if y.dim() == 1 else y[:, :, None]).to(device)
 
 
 @torch.no_grad()
@@ -69,7 +73,7 @@ def predict(head: TokenHead, features: np.ndarray, batch_size: int = 65_536) -> 
     out = []
     for lo in range(0, len(features), batch_size):
         x = torch.from_numpy(np.asarray(features[lo : lo + batch_size], dtype=np.float32))[:, :, None]
-        out.append(head.probabilities(head(x)["logits"])[:, :, 0].numpy())
+        out.append(head.probabilities(head(x.to(_device(head)))["logits"])[:, :, 0].cpu().numpy())
     return np.concatenate(out)
 
 
@@ -79,7 +83,7 @@ def split_loss(head: TokenHead, split: Split, batch_size: int = 65_536) -> float
     total, n = 0.0, 0
     for lo in range(0, len(split.features), batch_size):
         index = np.arange(lo, min(lo + batch_size, len(split.features)))
-        x, y = _batch(split, index)
+        x, y = _batch(split, index, _device(head))
         total += float(head(x, y)["loss"]) * len(index)
         n += len(index)
     return total / n
@@ -108,7 +112,7 @@ def fit(head: TokenHead, train: Split, valid: Split, options: TrainOptions,
         order = rng.permutation(len(train.features))
         losses = []
         for lo in range(0, len(order), options.batch_size):
-            x, y = _batch(train, order[lo : lo + options.batch_size])
+            x, y = _batch(train, order[lo : lo + options.batch_size], _device(head))
             loss = head(x, y)["loss"]
             optimiser.zero_grad()
             loss.backward()
