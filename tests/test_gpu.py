@@ -49,3 +49,14 @@ def test_cuda_cluster_equals_inline(tmp_path, weights_dir):
         run(two_gene_config(out, cluster=cluster, device="cuda", dtype="float32"))
         stores[cluster] = zarr.open_array(str(out), path="chr22/p_splice")[:, 32048000:32154000]
     assert np.array_equal(stores["none"], stores["cuda"], equal_nan=True)
+
+
+def test_gpu_hidden_representation_gives_the_ensemble_scores(golden, get_ensemble):
+    """Fine-tuning features on a GPU (the heads applied to them must be on the GPU too)."""
+    from pipeline.finetune.features import segment_features
+    from pipeline.genome.encode import one_hot
+
+    ens = get_ensemble(device="cuda")
+    seq = golden["chr22_SLC5A1_plus"]["seq"]
+    _, scores = segment_features(ens, one_hot(seq), "+")
+    assert np.abs(scores - ens.score_sequence(seq)).max() <= 1e-5

@@ -128,7 +128,7 @@ class FastNetwork(nn.Module):
             n for n in range(1, len(net.resblocks) + 1)
             if n % config.dense_every == 0 or n == len(net.resblocks)
         ]
-        self.head_list = net.heads()
+        self.head_list = nn.ModuleList(net.heads())  # registered: moves with the network (to a GPU)
         # The same 1x1 convolutions as matmuls over (positions, channels) rows: one weight per tap
         # (input, skip, dense after block n), their biases summed; all heads as one (hidden, 12) matrix.
         taps = [net.skip, *net.convs]
