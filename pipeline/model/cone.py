@@ -33,35 +33,64 @@ class Span:
 
 def _gather(ref: Span, starts: torch.Tensor, width: int) -> torch.Tensor:
     """Per variant, the reference activations at input indexes [starts_i, starts_i + width), as a new
-    (n, channels, 1, width) channels-last tensor (gathered as position rows: one contiguous copy)."""
-    index = (starts - ref.start)[:, None] + torch.arange(width)[None, :]  # (n, width)
+    (n, channels, 1, width) channels-last tensor: each variant's window is one contiguous block of
+    position rows, copied whole (a 2-D index of every position would cost ~8x more)."""
     rows = ref.values[0, :, 0].T  # (length, channels): a view, contiguous rows in channels-last
-    return rows[index].permute(0, 2, 1).unsqueeze(2)  # (n, channels, 1, width) view of (n, width, channels)
+    length, channels = rows.shape
+    if rows.stride() == (channels, 1):  # every window of ``width`` rows, as a view, then n of them copied
+        windows = rows.as_strided((length - width + 1, width, channels), (channels, channels, 1))
+        picked = windows[starts - ref.start]
+    else:
+        picked = rows[(starts - ref.start)[:, None] + torch.arange(width)[None, :]]
+    return picked.permute(0, 2, 1).unsqueeze(2)  # (n, channels, 1, width) view of (n, width, channels)
 
 
 def _overlay(ref: Span, alt: Span, starts: torch.Tensor, width: int) -> torch.Tensor:
-    """Reference activations on [starts, starts + width) with the variant's own activations laid over."""
-    base = _gather(ref, starts, width)
+    """Reference activations on [starts, starts + width) with the variant's own activations laid over,
+    as one new channels-last tensor (or the variant's own, uncopied, where they cover the range exactly).
+
+    Only the flanks the variant's own do not cover are gathered from the reference: each position is
+    copied once.
+    """
     offset = int((alt.start - starts)[0])  # the same for every variant of a batch
     lo, hi = max(offset, 0), min(offset + alt.values.shape[-1], width)
-    if hi > lo:
-        base[..., lo:hi] = alt.values[..., lo - offset : hi - offset]
-    return base
+    if hi <= lo:
+        return _gather(ref, starts, width)
+    parts = [alt.values[..., lo - offset : hi - offset]]
+    if lo > 0:
+        parts.insert(0, _gather(ref, starts, lo))
+    if hi < width:
+        parts.append(_gather(ref, starts + hi, width - hi))
+    joined = parts[0] if len(parts) == 1 else torch.cat(parts, dim=-1)
+    return joined.contiguous(memory_format=torch.channels_last)
 
 
-def reference_pass(net: FastNetwork, x: torch.Tensor) -> tuple[list[Span], list[Span], torch.Tensor]:
-    """Block inputs and first-conv activations of the reference, and its output (12, L - context)."""
+@dataclass
+class ReferencePass:
+    """What the cone passes read from the reference, per block: its input, ReLU(BatchNorm-1(input))
+    (kept so that a cone pass activates only its own positions: elementwise steps commute with
+    the overlay), and the first convolution's output."""
+
+    inputs: list[Span]
+    activated: list[Span]
+    hiddens: list[Span]
+
+
+def reference_pass(net: FastNetwork, x: torch.Tensor) -> tuple[ReferencePass, torch.Tensor]:
+    """The reference's activations for the cone passes, and its output (12, L - context)."""
     x = x.to(net.compute_dtype).unsqueeze(2).contiguous(memory_format=torch.channels_last)
     conv = F.conv2d(x, net.w_in, net.b_in)
-    inputs, hiddens, start = [Span(conv, 0)], [], 0
+    inputs, activated, hiddens, start = [Span(conv, 0)], [], [], 0
     for block in net.blocks:
         half = block["crop"] // 2
-        hidden = conv_relu(bn_relu(conv, block), block)
+        act = bn_relu(conv, block)
+        activated.append(Span(act, start))
+        hidden = conv_relu(act, block)
         hiddens.append(Span(hidden, start + half))
         conv = conv_add(hidden, conv[..., block["crop"] : conv.shape[-1] - block["crop"]], block)
         start += block["crop"]
         inputs.append(Span(conv, start))
-    return inputs, hiddens, _outputs(net, inputs, net.flank, x.shape[-1] - 2 * net.flank)
+    return ReferencePass(inputs, activated, hiddens), _outputs(net, inputs, net.flank, x.shape[-1] - 2 * net.flank)
 
 
 def _outputs(net: FastNetwork, inputs: list[Span] | dict[int, Span], start_out, width: int,
@@ -79,7 +108,7 @@ def _outputs(net: FastNetwork, inputs: list[Span] | dict[int, Span], start_out, 
     return net.head_rows(net._skip_matmul(taps)).transpose(1, 2)
 
 
-def alternative_pass(net: FastNetwork, inputs: list[Span], hiddens: list[Span], x_alt: torch.Tensor,
+def alternative_pass(net: FastNetwork, reference: ReferencePass, x_alt: torch.Tensor,
                      starts: torch.Tensor, d: int) -> torch.Tensor:
     """Outputs (n, 12, m + 2d) for variants substituting ``x_alt`` (n, 4, m) at input ``starts``.
 
@@ -89,6 +118,7 @@ def alternative_pass(net: FastNetwork, inputs: list[Span], hiddens: list[Span], 
     with the variant's own laid over them.
     """
     m = x_alt.shape[-1]
+    inputs, activated, hiddens = reference.inputs, reference.activated, reference.hiddens
     x_alt = x_alt.to(net.compute_dtype).unsqueeze(2).contiguous(memory_format=torch.channels_last)
     alt = Span(F.conv2d(x_alt, net.w_in, net.b_in), starts)
     alt_inputs = [alt]
@@ -97,7 +127,8 @@ def alternative_pass(net: FastNetwork, inputs: list[Span], hiddens: list[Span], 
         half = block["crop"] // 2
         first, second = widths[b]
         # first convolution (BatchNorm 2 folded in), on relu(bn1(x)); elementwise ops commute with overlay
-        window = bn_relu(_overlay(inputs[b], alt, starts - first - half, m + 2 * (first + half)), block)
+        own = Span(bn_relu(alt.values, block), alt.start)
+        window = _overlay(activated[b], own, starts - first - half, m + 2 * (first + half))
         hidden = Span(conv_relu(window, block), starts - first)
         # second convolution plus the residual
         window = _overlay(hiddens[b], hidden, starts - second - half, m + 2 * (second + half))

@@ -169,7 +169,7 @@ class Ensemble:
         alt_totals: list = [0] * len(groups)
         for member, runner in zip(self.members, self.runners):
             index = list(member.channels)
-            inputs, hiddens, ref_out = reference_pass(runner, x)
+            reference, ref_out = reference_pass(runner, x)
             ref_total = ref_total + _keep(ref_out, index)
             for g, (starts, patches) in enumerate(groups):
                 outs = []
@@ -177,7 +177,7 @@ class Ensemble:
                     xa = torch.from_numpy(np.ascontiguousarray(patches[lo : lo + chunk]))
                     xa = xa.transpose(1, 2).to(self.device)
                     st = torch.as_tensor(np.asarray(starts[lo : lo + chunk]), dtype=torch.long)
-                    outs.append(alternative_pass(runner, inputs, hiddens, xa, st, d))
+                    outs.append(alternative_pass(runner, reference, xa, st, d))
                 alt_totals[g] = alt_totals[g] + _keep(torch.cat(outs), index)
             counts[index] += 1
         norm = counts[None, :, None]
