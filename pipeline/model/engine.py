@@ -158,13 +158,13 @@ class FastNetwork(nn.Module):
         """(batch, 4, L) -> skip representation as rows (batch, L - context, hidden), float32."""
         return self._tapped(x, self.tap_weights, self.tap_bias)
 
-    def _tapped(self, x: torch.Tensor, weights: nn.ParameterList, bias: torch.Tensor) -> torch.Tensor:
+    def _tapped(self, x: torch.Tensor, weights: list[torch.Tensor], bias: torch.Tensor) -> torch.Tensor:
         """``bias + sum_k tap_k @ weights[k]`` over the skip path's taps (rows at the output positions)."""
         if x.device.type == "cpu" and onednn_fusion_available():
             return torch.stack([self._fused(x[i : i + 1], weights, bias) for i in range(x.shape[0])])
         return self._plain(x, weights, bias)
 
-    def _fused(self, x: torch.Tensor, weights: nn.ParameterList, bias: torch.Tensor) -> torch.Tensor:
+    def _fused(self, x: torch.Tensor, weights: list[torch.Tensor], bias: torch.Tensor) -> torch.Tensor:
         """One window (1, 4, L) through the fused CPU path -> (L - context, columns) float32."""
         out_len = x.shape[-1] - 2 * self.flank
         x = x.to(self.compute_dtype).unsqueeze(2).contiguous(memory_format=torch.channels_last)
@@ -184,7 +184,7 @@ class FastNetwork(nn.Module):
                 tap += 1
         return total
 
-    def _plain(self, x: torch.Tensor, weights: nn.ParameterList, bias: torch.Tensor) -> torch.Tensor:
+    def _plain(self, x: torch.Tensor, weights: list[torch.Tensor], bias: torch.Tensor) -> torch.Tensor:
         """Any device, any batch: separate elementwise ops (cuDNN on GPU) -> (batch, L - context, columns)."""
         out_len = x.shape[-1] - 2 * self.flank
         x = x.to(self.compute_dtype).unsqueeze(2).contiguous(memory_format=torch.channels_last)
@@ -200,7 +200,7 @@ class FastNetwork(nn.Module):
         return self._sum_taps([t.transpose(1, 2) for t in taps], weights, bias)
 
     @staticmethod
-    def _sum_taps(taps: list[torch.Tensor], weights: nn.ParameterList, bias: torch.Tensor) -> torch.Tensor:
+    def _sum_taps(taps: list[torch.Tensor], weights: list[torch.Tensor], bias: torch.Tensor) -> torch.Tensor:
         """``bias + sum_k taps[k] @ weights[k]`` for tap rows (..., positions, hidden), float32."""
         total = torch.matmul(taps[0].float(), weights[0]) + bias
         for tap, weight in zip(taps[1:], weights[1:]):
@@ -217,9 +217,15 @@ class FastNetwork(nn.Module):
         start = (t.shape[-1] - length) // 2
         return t[..., start : start + length].squeeze(2)
 
-    def rows(self, x: torch.Tensor) -> torch.Tensor:
-        """(batch, 4, L) -> scores as rows (batch, L - context, 12): heads over the skip path."""
-        return self._activate(self._tapped(x, self.tap_logits, self.logit_bias))
+    def rows(self, x: torch.Tensor, tissue: int | None = None) -> torch.Tensor:
+        """(batch, 4, L) -> scores as rows (batch, L - context, 12): heads over the skip path; with
+        ``tissue``, only that tissue's 3 channels, from its own 3 logit columns (an ensemble member
+        feeds one tissue: the tail then does a quarter of the work)."""
+        if tissue is None:
+            return self._activate(self._tapped(x, self.tap_logits, self.logit_bias))
+        columns = slice(3 * tissue, 3 * tissue + 3)
+        weights = [w[:, columns].contiguous() for w in self.tap_logits]
+        return self._activate(self._tapped(x, weights, self.logit_bias[columns].contiguous()))
 
     def head_rows(self, skip: torch.Tensor) -> torch.Tensor:
         """Skip rows (..., positions, hidden) -> scores (..., positions, 12)."""
@@ -252,8 +258,9 @@ class ReferenceNetwork(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x.to(self.compute_dtype)).float()
 
-    def rows(self, x: torch.Tensor) -> torch.Tensor:
-        return self.forward(x).transpose(1, 2)
+    def rows(self, x: torch.Tensor, tissue: int | None = None) -> torch.Tensor:
+        rows = self.forward(x).transpose(1, 2)
+        return rows if tissue is None else rows[..., 3 * tissue : 3 * tissue + 3]
 
 
 def build_runner(net: Pangolin, engine: str, dtype: torch.dtype) -> nn.Module:

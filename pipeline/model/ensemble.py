@@ -98,9 +98,10 @@ class Ensemble:
         total = torch.zeros(shape, dtype=torch.float32, device=x.device)
         counts = torch.zeros(self.config.n_channels, dtype=torch.float32, device=x.device)
         for member, runner in zip(self.members, self.runners):
-            index = list(member.channels)
-            total[..., index] += runner.rows(x)[..., index]
-            counts[index] += 1
+            scores = runner.rows(x, member.tissue)  # its tissue's 3 channels
+            for channel in member.channels:
+                total[..., channel] += scores[..., channel - 3 * member.tissue]
+                counts[channel] += 1
         return total / counts
 
     def score_batch(self, onehot: np.ndarray) -> np.ndarray:
