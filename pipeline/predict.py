@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -13,6 +14,7 @@ from .genome.encode import count_ambiguous, one_hot, reverse_complement_onehot
 from .genome.fasta import Reference
 from .genome.regions import Region, check_strand, clip_to_contig
 from .model import Ensemble
+from .model.cost import split_windows
 from .model.head import FinetunedHead
 
 
@@ -33,6 +35,8 @@ def score_in_passes(ensemble: Ensemble, seq: str, strand: str,
         if on_bases:
             on_bases(n_out)
         return scores
+    # the windows `score_sequence` uses (equal widths), so that the result is the same bit for bit
+    ensemble = dataclasses.replace(ensemble, window=split_windows(n_out, ensemble.window)[1])
     step = ensemble.window * ensemble.batch_size
     parts = []
     for lo in range(0, n_out, step):

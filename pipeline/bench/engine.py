@@ -19,7 +19,7 @@ import torch
 from ..genome.encode import one_hot, reverse_complement_onehot
 from ..model import load_ensemble
 from ..model.config import ModelConfig
-from ..model.cost import cone_macs, fast_window_macs, scoring_macs
+from ..model.cost import cone_macs, fast_window_macs, scoring_macs, split_windows
 from .kernel import conv_kernel_rate, load_average
 
 P_SPLICE = ModelConfig().p_splice_channels
@@ -88,13 +88,13 @@ def time_engine(engine: str, dtype: str, seq: str, weights: str | None, device: 
                              batch_size=batch)
     x = one_hot(seq)
     n_out = len(seq) - ensemble.context
-    width = min(ensemble.window, n_out)
-    batch = min(ensemble.batch_size, -(-n_out // width))
+    windows, width = split_windows(n_out, ensemble.window)
+    batch = min(ensemble.batch_size, windows)
     ensemble.score_onehot(x)  # warm-up: primitives for these shapes, allocator
     timing, scores = _best(lambda: ensemble.score_onehot(x), repeats, getattr(torch, dtype), device,
                            width + ensemble.context, batch)
     macs = len(ensemble.runners) * scoring_macs(ensemble.config, engine, n_out, ensemble.window)
-    return Result(engine, dtype, ensemble.window, batch, n_out, timing.seconds, macs, timing.kernel,
+    return Result(engine, dtype, width, batch, n_out, timing.seconds, macs, timing.kernel,
                   timing.cpu_seconds, timing.kernel_cpu), scores
 
 

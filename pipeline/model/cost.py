@@ -43,11 +43,19 @@ def reference_window_macs(config: ModelConfig, n_out: int) -> int:
     return macs + _dense_taps(config) * h * h * length + h * config.n_channels * n_out
 
 
+def split_windows(n_out: int, window: int) -> tuple[int, int]:
+    """(windows, width): the fewest windows of at most ``window`` outputs that cover ``n_out``, all of
+    one width, so the last is padded by fewer than ``windows`` bases (not up to a whole window:
+    110 kb in 100 kb windows is 2 x 55 kb, not 2 x 100 kb)."""
+    count = -(-n_out // window)
+    return count, -(-n_out // count)
+
+
 def scoring_macs(config: ModelConfig, engine: str, n_out: int, window: int) -> int:
-    """MACs one network executes to score ``n_out`` bases in windows of ``window`` outputs."""
+    """MACs one network executes to score ``n_out`` bases in windows of at most ``window`` outputs."""
     per_window = fast_window_macs if engine == "fast" else reference_window_macs
-    width = min(window, n_out)
-    return -(-n_out // width) * per_window(config, width)
+    count, width = split_windows(n_out, window)
+    return count * per_window(config, width)
 
 
 def cone_widths(config: ModelConfig, d: int) -> list[tuple[int, int]]:

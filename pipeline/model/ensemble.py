@@ -20,6 +20,7 @@ from ..genome.regions import check_strand
 from .allocator import keep_freed_memory
 from .checkpoints import checkpoint_name, load_network, resolve_weights, verify_checkpoint
 from .config import ModelConfig
+from .cost import split_windows
 from .engine import ENGINES, build_runner
 
 ENSEMBLES = ("official", "specialised")
@@ -107,7 +108,7 @@ class Ensemble:
     def score_batch(self, onehot: np.ndarray) -> np.ndarray:
         """(batch, L, 4) one-hot -> (batch, L - context, 12) float32 scores, genome order.
 
-        Long sequences are cut into windows of ``self.window`` outputs with their context;
+        Long sequences are cut into equal windows of at most ``self.window`` outputs with their context;
         windows from all sequences are scored ``self.batch_size`` at a time.
         """
         n_seq, length, _ = onehot.shape
@@ -117,8 +118,7 @@ class Ensemble:
                 f"sequence of {length:,} bases is too short: Pangolin needs at least "
                 f"{self.context + 1:,} (the scored bases plus {self.context // 2:,} of context per side)"
             )
-        width = min(self.window, n_out)
-        n_win = -(-n_out // width)
+        n_win, width = split_windows(n_out, self.window)
         padded_len = n_win * width + self.context
         if padded_len > length:  # N-pad the last window; its extra outputs are discarded
             pad = np.zeros((n_seq, padded_len - length, 4), dtype=np.float32)

@@ -51,7 +51,8 @@ def test_cost_model():
     assert config.mac_per_position * 100_000 < per_window < 1.2 * config.mac_per_position * 100_000
     # the reference computes every layer on 15 kb per 5 kb scored: about three times the useful work
     assert 2.9 < reference_window_macs(config, 5_000) / (config.mac_per_position * 5_000) < 3.2
-    assert scoring_macs(config, "fast", 250_000, 100_000) == 3 * fast_window_macs(config, 100_000)
+    # 250 kb in windows of at most 100 kb: three equal windows of 83,334 (not two full ones and a padded third)
+    assert scoring_macs(config, "fast", 250_000, 100_000) == 3 * fast_window_macs(config, 83_334)
     # cone widths never exceed the receptive reach and shrink to d at the last layer
     widths = cone_widths(config, 50)
     assert widths[0] == (5, 10) and widths[-1][1] == 50
