@@ -96,17 +96,17 @@ def create_store(path: Path, identity: dict[str, Any], genes: pd.DataFrame, leng
                 attributes={**ATTRS[name], "ensemble": identity["ensemble"], "coordinates": "strand tissue",
                             "offset": OFFSET_NOTE},
             )
-        for head in heads:
-            for column in head["columns"]:
-                group.create_array(
-                    column, shape=(2, length), dtype=identity["dtype"], fill_value=np.nan,
-                    chunks=(1, tiling["chunk_size"]), shards=(1, tiling["tile_size"]),
-                    compressors=[ZstdCodec(level=3)], dimension_names=DIMS[:2],
-                    attributes={"long_name": f"fine-tuned head output {column}", "units": "probability",
-                                "description": f"output {column!r} of the {head['task']} head {head['path']} "
-                                f"(SHA-256 {head['digest'][:12]}...) on this strand; NaN where not scored",
-                                "coordinates": "strand", "offset": OFFSET_NOTE},
-                )
+        for order, (head, column) in enumerate((h, c) for h in heads for c in h["columns"]):
+            group.create_array(
+                column, shape=(2, length), dtype=identity["dtype"], fill_value=np.nan,
+                chunks=(1, tiling["chunk_size"]), shards=(1, tiling["tile_size"]),
+                compressors=[ZstdCodec(level=3)], dimension_names=DIMS[:2],
+                attributes={"long_name": f"fine-tuned head output {column}", "units": "probability",
+                            "description": f"output {column!r} of the {head['task']} head {head['path']} "
+                            f"(SHA-256 {head['digest'][:12]}...) on this strand; NaN where not scored",
+                            "head_order": order,  # Zarr lists arrays by name; tables keep the heads' order
+                            "coordinates": "strand", "offset": OFFSET_NOTE},
+            )
         for dim, labels in (("strand", ["+", "-"]), ("tissue", list(TISSUES))):
             coord = group.create_array(dim, shape=(len(labels),), dtype=str, dimension_names=(dim,))
             coord[:] = np.array(labels, dtype=object)

@@ -124,7 +124,8 @@ def to_table(ds: xr.Dataset) -> pd.DataFrame:
     column per fine-tuned head output the store holds (`run --head`: p_donor, p_acceptor, ...)."""
     ds = _with_dims(ds)
     frames = []
-    heads = [name for name, var in ds.data_vars.items() if name not in METRICS and "tissue" not in var.dims]
+    heads = sorted((name for name, var in ds.data_vars.items() if name not in METRICS and "tissue" not in var.dims),
+                   key=lambda name: ds[name].attrs.get("head_order", 0))
     values = {name: ds[name].values.astype(np.float32) for name in (*METRICS, *heads)}  # one read each
     positions = ds.position.values
     for s, strand in enumerate(ds.strand.values):
