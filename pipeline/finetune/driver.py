@@ -102,7 +102,7 @@ def split_genes(spec: FinetuneSpec) -> tuple[GeneSet, GeneSet]:
     reference = Reference(spec.fasta)
     genes = known_sequence(genes_on_reference(read_genes(spec.annotation, gene_filter), reference), reference)
     if spec.valid_annotation:
-        valid_ref = Reference(spec.valid_fasta or spec.fasta)
+        valid_ref = Reference(spec.valid_fasta) if spec.valid_fasta else reference  # one FASTA hashed once
         valid_filter = GeneFilter(spec.gene_types, spec.valid_tags)
         valid = genes_on_reference(read_genes(spec.valid_annotation, valid_filter), valid_ref)
         return GeneSet(reference, genes), GeneSet(valid_ref, known_sequence(valid, valid_ref))
@@ -212,10 +212,13 @@ def finetune(spec: FinetuneSpec, say: Callable[[str], None] = lambda _: None) ->
 
 def _provenance(spec: FinetuneSpec, gene_sets: dict[str, GeneSet], targets: list[TargetSpec] | None,
                 labels: dict[str, np.ndarray]) -> dict:
-    files = {"fasta": spec.fasta, "annotation": spec.annotation, "valid_fasta": spec.valid_fasta,
-             "valid_annotation": spec.valid_annotation}
+    # FASTA digests from the references that features were keyed by (hashed once per file)
+    fastas = {"fasta": (spec.fasta, gene_sets["training"].reference),
+              "valid_fasta": (spec.valid_fasta, gene_sets["validation"].reference)}
+    annotations = {"annotation": spec.annotation, "valid_annotation": spec.valid_annotation}
     return {
-        **{k: {"path": v, "sha256": sha256_file(v)} for k, v in files.items() if v},
+        **{k: {"path": path, "sha256": ref.digest()} for k, (path, ref) in fastas.items() if path},
+        **{k: {"path": v, "sha256": sha256_file(v)} for k, v in annotations.items() if v},
         "targets": {t.name: {"plus": t.plus.digest(), "minus": t.minus.digest()} for t in targets or []},
         "filters": {"tags": list(spec.tags), "valid_tags": list(spec.valid_tags), "gene_types": list(spec.gene_types)},
         "split": {"valid_chrom": spec.valid_chrom, "valid_genes": list(spec.valid_genes),

@@ -61,8 +61,9 @@ def _device(head: TokenHead) -> torch.device:
 
 def _batch(split: Split, index: np.ndarray, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
     """Features (batch, channels, 1) float32 and labels shaped for `TokenHead.loss`, on ``device``."""
-    x = torch.from_numpy(np.asarray(split.features[np.sort(index)], dtype=np.float32))[:, :, None]
-    y = torch.from_numpy(np.asarray(split.labels[np.sort(index)]))
+    index = np.sort(index)  # ascending reads of the (possibly memory-mapped) features
+    x = torch.from_numpy(np.asarray(split.features[index], dtype=np.float32))[:, :, None]
+    y = torch.from_numpy(np.asarray(split.labels[index]))
     return x.to(device), (y[:, None] if y.dim() == 1 else y[:, :, None]).to(device)
 
 

@@ -122,8 +122,6 @@ class FastNetwork(nn.Module):
             self.blocks.append(entry)
         self.block_params = params
         # The skip path and heads act at output positions only; they stay float32 (used by cone.py).
-        self.skip = net.skip
-        self.convs = net.convs
         self.dense_after = [
             n for n in range(1, len(net.resblocks) + 1)
             if n % config.dense_every == 0 or n == len(net.resblocks)
@@ -172,10 +170,9 @@ class FastNetwork(nn.Module):
         rows = lambda: self._centre(stream, out_len)[0].T.float()  # noqa: E731  (positions, hidden)
         # the stream is updated in place, so each tap is consumed before the next block
         total = torch.addmm(bias, rows(), weights[0])
-        hidden, tap = stream.shape[1], 1
+        tap = 1
         for n, block in enumerate(self.blocks, start=1):
-            act = _conv(stream, block["bn1_weight"], block["bn1_bias"], groups=hidden, post="relu")
-            act = _conv(act, block["w1"], block["b1"], block["dilation"], post="relu")
+            act = conv_relu(bn_relu(stream, block), block)
             crop = block["crop"]
             stream = stream[..., crop : stream.shape[-1] - crop]
             _conv_add_(stream, act, block["w2"], block["b2"], block["dilation"])
@@ -191,10 +188,8 @@ class FastNetwork(nn.Module):
         conv = F.conv2d(x, self.w_in, self.b_in)
         taps = [self._centre(conv, out_len)]
         for n, block in enumerate(self.blocks, start=1):
-            act = torch.relu(conv * block["scale1"] + block["shift1"])
-            act = torch.relu(F.conv2d(act, block["w1"], block["b1"], dilation=(1, block["dilation"])))
-            act = F.conv2d(act, block["w2"], block["b2"], dilation=(1, block["dilation"]))
-            conv = conv[..., block["crop"] : conv.shape[-1] - block["crop"]] + act
+            act = conv_relu(bn_relu(conv, block), block)
+            conv = conv_add(act, conv[..., block["crop"] : conv.shape[-1] - block["crop"]], block)
             if n in self.dense_after:
                 taps.append(self._centre(conv, out_len))
         return self._sum_taps([t.transpose(1, 2) for t in taps], weights, bias)

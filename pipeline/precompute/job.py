@@ -7,6 +7,7 @@ worker or in a SLURM array task (which reads the job from the store). ``task`` n
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,7 +37,7 @@ class Job:
         return cls(attrs["task"], ModelSpec.from_attrs(attrs["model"]), attrs["fasta"], dict(attrs["options"]))
 
     def with_threads(self, threads: int | None) -> Job:
-        return Job(self.task, self.model.with_threads(threads), self.fasta, self.options)
+        return dataclasses.replace(self, model=self.model.with_threads(threads))
 
     def tile_task(self) -> TileTask:
         module, name = self.task.split(":")

@@ -77,9 +77,9 @@ def model_spec(config: RunConfig) -> ModelSpec:
                      config.memory_gb, config.threads_per_worker)
 
 
-def plan_genes(config: RunConfig, reference: Reference, gene_filter: GeneFilter | None = None) -> pd.DataFrame:
+def plan_genes(config: RunConfig, reference: Reference) -> pd.DataFrame:
     """The annotation's genes that pass the filters, on the FASTA's contigs (and ``chroms``, if given)."""
-    gene_filter = gene_filter or GeneFilter(config.gene_types, config.tags, (), config.margin)
+    gene_filter = GeneFilter(config.gene_types, config.tags, (), config.margin)
     genes = genes_on_reference(read_genes(config.annotation, gene_filter), reference)
     if config.chroms:
         wanted = {reference.resolve(c) for c in config.chroms}

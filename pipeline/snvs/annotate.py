@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..errors import VariantError
 from ..store.snv_reader import SnvReader
-from ..variants.deltas import allele_value, stored_field
+from ..variants.deltas import allele_value, stored_value
 from ..variants.output import ChunkResult, VariantOutput
 from ..variants.records import parse_snv, read_vcf
 
@@ -22,8 +22,7 @@ def info_value(reader: SnvReader, chrom: str, pos: int, ref: str, alt: str) -> t
     summaries, reason = reader.lookup(chrom, pos, ref, alt)
     if summaries is None:
         return None, reason
-    return ",".join(stored_field(s.gene_id, s.gain, s.gain_pos, s.loss, s.loss_pos, s.warning)
-                    for s in summaries), None
+    return stored_value(summaries), None
 
 
 def lookup_strings(reader: SnvReader, snvs: list[str]) -> list[tuple[str, str | None, str | None]]:

@@ -98,7 +98,7 @@ def _summarise(out: dict, gene: GeneSites, delta: np.ndarray, pos: np.ndarray, a
         window = (start + pos + 1 - d)[:, None] + np.arange(width)[None, :]  # 1-based positions
         at_site = np.isin(window, gene.sites)
         gain = np.where(at_site, np.minimum(gain, 0), gain)
-        loss = np.where(at_site & (len(gene.sites) > 0), loss, np.maximum(loss, 0))
+        loss = np.where(at_site, loss, np.maximum(loss, 0))
     rows = np.arange(len(pos))
     g_at, l_at = gain.argmax(axis=1), loss.argmin(axis=1)
     index = (pos, alt, slot)

@@ -96,3 +96,8 @@ def allele_value(alt: str, value: str, multi: bool) -> str:
 def stored_field(gene: str, gain: int, gain_pos: int, loss: int, loss_pos: int, warning: str) -> str:
     """A gene's bundle from stored hundredths: the same text `gene_field` writes for the scores they round."""
     return f"{gene}|{gain_pos}:{fmt(gain / 100)}|{loss_pos}:{fmt(loss / 100)}|Warnings:{warning}"
+
+
+def stored_value(summaries) -> str:
+    """The INFO value of one ALT from its stored per-gene summaries (all-SNV store lookups)."""
+    return ",".join(stored_field(s.gene_id, s.gain, s.gain_pos, s.loss, s.loss_pos, s.warning) for s in summaries)

@@ -156,8 +156,7 @@ class VariantScorer:
             summaries, _ = self.snv_store.lookup(record.chrom, record.pos, record.ref, alt)
             if summaries is None:
                 return None
-            values.append(",".join(deltas.stored_field(s.gene_id, s.gain, s.gain_pos, s.loss, s.loss_pos, s.warning)
-                                   for s in summaries))
+            values.append(deltas.stored_value(summaries))
         return values
 
     # -- preparing alleles -------------------------------------------------------------------
