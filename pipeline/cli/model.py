@@ -110,6 +110,7 @@ def bench(
     from ..bench.kernel import describe_machine
     from ..genome.fasta import Reference
     from ..genome.regions import parse_region
+    from ..model.ensemble import resolve_device
 
     parsed = parse_region(region)
     if queries or queries_store:
@@ -135,7 +136,7 @@ def bench(
     seq = Reference(fasta or inputs.chr22_fasta).fetch(parsed.chrom, parsed.start - 5000,
                                                        (parsed.end or parsed.start + 1) + 5000)
     default = ("float32", "bfloat16") if device == "cpu" else ("float32", "bfloat16", "float16")
-    machine = describe_machine(device)
+    machine = describe_machine(str(resolve_device(device)))
     results, notes = run_bench(seq, reference_bases, weights, device, tuple(dtype or default), repeats,
                                tuple(window or ()), cone, tuple(batch or ()))
     typer.echo(format_report(results, notes, machine))

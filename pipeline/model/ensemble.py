@@ -234,6 +234,17 @@ def auto_window(engine: str, memory_bytes: int, context: int, device: torch.devi
     return window, batch
 
 
+def resolve_device(device: str) -> torch.device:
+    """``device`` as a torch device this process can use; `ConfigError` (one line) otherwise."""
+    try:
+        torch_device = torch.device(device)
+    except RuntimeError:
+        raise ConfigError(f"device {device!r} is not a torch device (try cpu, cuda, cuda:1)") from None
+    if torch_device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"device {device!r}: this torch ({torch.__version__}) sees no CUDA GPU; use --device cpu")
+    return torch_device
+
+
 def load_ensemble(
     ensemble: str = "official",
     weights: str | os.PathLike | None = None,
@@ -274,10 +285,7 @@ def load_ensemble(
         raise ConfigError(f"engine must be one of {', '.join(ENGINES)}; got {engine!r}")
     if dtype not in DTYPES:
         raise ConfigError(f"dtype must be one of {', '.join(DTYPES)}; got {dtype!r}")
-    try:
-        torch_device = torch.device(device)
-    except RuntimeError:
-        raise ConfigError(f"device {device!r} is not a torch device (try cpu, cuda, cuda:1)") from None
+    torch_device = resolve_device(device)
     if dtype == "float16" and torch_device.type == "cpu":
         raise ConfigError("dtype float16 is for GPUs; on CPU use bfloat16 or float32")
     members = ensemble_members(ensemble, config)

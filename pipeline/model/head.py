@@ -265,7 +265,7 @@ def read_head(path: str | Path) -> dict:
     try:
         saved = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # a corrupt or foreign pickle can raise almost anything
-        raise HeadError(f"{path} is not a head checkpoint: {err}") from None
+        raise HeadError(f"{path} is not a head checkpoint (torch.load cannot read it: {type(err).__name__})") from None
     if not isinstance(saved, dict) or saved.get("format") != HEAD_FORMAT:
         raise HeadError(f"{path} is not a head checkpoint of format {HEAD_FORMAT}")
     return saved
