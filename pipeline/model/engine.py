@@ -26,6 +26,7 @@ from torch import nn
 from .network import Pangolin
 
 ENGINES = ("reference", "fast")
+TAP_ROWS = 8192  # positions per float32 conversion of a half-precision tap (256 kB at 32 channels)
 
 
 def _bn_affine(bn: nn.BatchNorm1d) -> tuple[torch.Tensor, torch.Tensor]:
@@ -52,6 +53,18 @@ def _conv_add_(acc: torch.Tensor, x: torch.Tensor, w: torch.Tensor, b: torch.Ten
     """``acc += conv(x) + b`` in one oneDNN pass (acc: channels-last, batch 1, may be a cropped view)."""
     torch.ops.mkldnn._convolution_pointwise_.binary(acc, x, w, b, [0, 0], [1, 1], [1, dilation], 1, "add", 1.0,
                                                     None, [], None)
+
+
+def _add_tap(total: torch.Tensor, rows: torch.Tensor, weight: torch.Tensor, buffer: torch.Tensor | None) -> None:
+    """``total += rows @ weight`` in float32 for tap rows (positions, hidden); half-precision rows are
+    converted ``len(buffer)`` at a time, so the float32 copy stays in cache instead of going to memory."""
+    if buffer is None:
+        total.addmm_(rows, weight)
+        return
+    for start in range(0, len(rows), len(buffer)):
+        part = buffer[: len(rows) - start]
+        part.copy_(rows[start : start + len(part)])
+        total[start : start + len(part)].addmm_(part, weight)
 
 
 def _on_onednn(x: torch.Tensor) -> bool:
@@ -94,6 +107,9 @@ class FastNetwork(nn.Module):
 
         self.w_in = nn.Parameter(as_2d(net.conv1.weight).to(dtype), requires_grad=False)
         self.b_in = nn.Parameter(net.conv1.bias.detach().to(dtype), requires_grad=False)
+        # the input convolution as float32 rows (4, hidden), for the first tap of the fused path
+        self.w_in_rows = nn.Parameter(net.conv1.weight.detach()[:, :, 0].T.contiguous(), requires_grad=False)
+        self.b_in_rows = nn.Parameter(net.conv1.bias.detach().clone(), requires_grad=False)
         self.blocks: list[dict] = []
         params = nn.ParameterList()
         for block in net.resblocks:
@@ -165,34 +181,47 @@ class FastNetwork(nn.Module):
     def _fused(self, x: torch.Tensor, weights: list[torch.Tensor], bias: torch.Tensor) -> torch.Tensor:
         """One window (1, 4, L) through the fused CPU path -> (L - context, columns) float32."""
         out_len = x.shape[-1] - 2 * self.flank
+        total = self._input_tap(x, weights, bias)[0]
         x = x.to(self.compute_dtype).unsqueeze(2).contiguous(memory_format=torch.channels_last)
         stream = _conv(x, self.w_in, self.b_in)
-        rows = lambda: self._centre(stream, out_len)[0].T.float()  # noqa: E731  (positions, hidden)
-        # the stream is updated in place, so each tap is consumed before the next block
-        total = torch.addmm(bias, rows(), weights[0])
+        buffer = torch.empty(min(TAP_ROWS, out_len), stream.shape[1]) if self.compute_dtype != torch.float32 else None
         tap = 1
         for n, block in enumerate(self.blocks, start=1):
             act = conv_relu(bn_relu(stream, block), block)
             crop = block["crop"]
             stream = stream[..., crop : stream.shape[-1] - crop]
             _conv_add_(stream, act, block["w2"], block["b2"], block["dilation"])
-            if n in self.dense_after:
-                total.addmm_(rows(), weights[tap])
+            if n in self.dense_after:  # the stream is updated in place: each tap is consumed now
+                _add_tap(total, self._centre(stream, out_len)[0].T, weights[tap], buffer)
                 tap += 1
         return total
 
     def _plain(self, x: torch.Tensor, weights: list[torch.Tensor], bias: torch.Tensor) -> torch.Tensor:
         """Any device, any batch: separate elementwise ops (cuDNN on GPU) -> (batch, L - context, columns)."""
         out_len = x.shape[-1] - 2 * self.flank
+        total = self._input_tap(x, weights, bias)
         x = x.to(self.compute_dtype).unsqueeze(2).contiguous(memory_format=torch.channels_last)
         conv = F.conv2d(x, self.w_in, self.b_in)
-        taps = [self._centre(conv, out_len)]
+        tap = 1
         for n, block in enumerate(self.blocks, start=1):
             act = conv_relu(bn_relu(conv, block), block)
             conv = conv_add(act, conv[..., block["crop"] : conv.shape[-1] - block["crop"]], block)
             if n in self.dense_after:
-                taps.append(self._centre(conv, out_len))
-        return self._sum_taps([t.transpose(1, 2) for t in taps], weights, bias)
+                total += torch.matmul(self._centre(conv, out_len).transpose(1, 2).float(), weights[tap])
+                tap += 1
+        return total
+
+    def _input_tap(self, x: torch.Tensor, weights: list[torch.Tensor], bias: torch.Tensor) -> torch.Tensor:
+        """``bias + tap_0 @ weights[0]`` for a one-hot (batch, 4, L) -> (batch, L - context, columns).
+
+        The first tap is the input convolution, linear in the bases: taken straight from them in
+        float32 whatever the compute dtype (folded in float64), which also spares a pass over it.
+        """
+        out_len = x.shape[-1] - 2 * self.flank
+        bases = x[..., self.flank : self.flank + out_len].transpose(1, 2).float()
+        first = weights[0].double()
+        return torch.matmul(bases, (self.w_in_rows.double() @ first).float()) + (
+            bias + (self.b_in_rows.double() @ first).float())
 
     @staticmethod
     def _sum_taps(taps: list[torch.Tensor], weights: list[torch.Tensor], bias: torch.Tensor) -> torch.Tensor:
