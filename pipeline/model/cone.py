@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from .cost import cone_widths
-from .engine import FastNetwork, bn_relu, conv_add, conv_relu
+from .engine import FastNetwork, bn_relu, conv_add_, conv_relu
 
 
 @dataclass
@@ -39,15 +39,16 @@ def _gather(ref: Span, starts: torch.Tensor, width: int) -> torch.Tensor:
     length, channels = rows.shape
     if rows.stride() == (channels, 1):  # every window of ``width`` rows, as a view, then n of them copied
         windows = rows.as_strided((length - width + 1, width, channels), (channels, channels, 1))
-        picked = windows[starts - ref.start]
+        picked = torch.index_select(windows, 0, starts - ref.start)  # several times faster than windows[...]
     else:
         picked = rows[(starts - ref.start)[:, None] + torch.arange(width)[None, :]]
     return picked.permute(0, 2, 1).unsqueeze(2)  # (n, channels, 1, width) view of (n, width, channels)
 
 
-def _overlay(ref: Span, alt: Span, starts: torch.Tensor, width: int) -> torch.Tensor:
+def _overlay(ref: Span, alt: Span, starts: torch.Tensor, width: int, view: bool = False) -> torch.Tensor:
     """Reference activations on [starts, starts + width) with the variant's own activations laid over,
-    as one new channels-last tensor (or the variant's own, uncopied, where they cover the range exactly).
+    as one new channels-last tensor (or the variant's own, uncopied, where they cover the range exactly;
+    with ``view``, also where they cover more: then a view cropped along the length).
 
     Only the flanks the variant's own do not cover are gathered from the reference: each position is
     copied once.
@@ -61,8 +62,11 @@ def _overlay(ref: Span, alt: Span, starts: torch.Tensor, width: int) -> torch.Te
         parts.insert(0, _gather(ref, starts, lo))
     if hi < width:
         parts.append(_gather(ref, starts + hi, width - hi))
-    joined = parts[0] if len(parts) == 1 else torch.cat(parts, dim=-1)
-    return joined.contiguous(memory_format=torch.channels_last)
+    if len(parts) == 1:
+        return parts[0] if view else parts[0].contiguous(memory_format=torch.channels_last)
+    # joined as (n, width, channels) rows: always channels-last (a 4-D cat of batch 1 is not)
+    joined = torch.cat([part.squeeze(2).transpose(1, 2) for part in parts], dim=1)
+    return joined.transpose(1, 2).unsqueeze(2)
 
 
 @dataclass
@@ -87,22 +91,20 @@ def reference_pass(net: FastNetwork, x: torch.Tensor) -> tuple[ReferencePass, to
         activated.append(Span(act, start))
         hidden = conv_relu(act, block)
         hiddens.append(Span(hidden, start + half))
-        conv = conv_add(hidden, conv[..., block["crop"] : conv.shape[-1] - block["crop"]], block)
+        # a copy of the residual, added into in place (the arithmetic of the alternative passes and the
+        # fused path): the block's input stays for the cone passes
+        conv = conv[..., block["crop"] : conv.shape[-1] - block["crop"]].clone(memory_format=torch.channels_last)
+        conv_add_(hidden, conv, block)
         start += block["crop"]
         inputs.append(Span(conv, start))
     return ReferencePass(inputs, activated, hiddens), _outputs(net, inputs, net.flank, x.shape[-1] - 2 * net.flank)
 
 
-def _outputs(net: FastNetwork, inputs: list[Span] | dict[int, Span], start_out, width: int,
-             n: int | None = None) -> torch.Tensor:
-    """Heads over the skip path at input indexes [start_out, start_out + width) (per variant if n):
-    (batch, 12, width)."""
-    def rows(span: Span) -> torch.Tensor:  # (batch, width, hidden)
-        values = span.values
-        if n is None:
-            lo = start_out - span.start
-            values = values[..., lo : lo + width]
-        return values.squeeze(2).transpose(1, 2)
+def _outputs(net: FastNetwork, inputs: list[Span], start_out: int, width: int) -> torch.Tensor:
+    """Heads over the skip path at input indexes [start_out, start_out + width): (1, 12, width)."""
+    def rows(span: Span) -> torch.Tensor:  # (1, width, hidden)
+        lo = start_out - span.start
+        return span.values[..., lo : lo + width].squeeze(2).transpose(1, 2)
 
     taps = [rows(inputs[0])] + [rows(inputs[b]) for b in net.dense_after]
     return net.head_rows(net._skip_matmul(taps)).transpose(1, 2)
@@ -115,13 +117,23 @@ def alternative_pass(net: FastNetwork, reference: ReferencePass, x_alt: torch.Te
     Each convolution's output is computed on ``min(reach, d + total - reach)`` bases either side
     of the change (`cone_widths`): within ``reach`` it may differ from the reference, and beyond
     ``d + total - reach`` no wanted output depends on it. Its input is the reference activations
-    with the variant's own laid over them.
+    with the variant's own laid over them. As on the fused path, the second convolution adds into
+    the residual in place, so each skip-path tap is consumed as soon as it is made.
     """
     m = x_alt.shape[-1]
     inputs, activated, hiddens = reference.inputs, reference.activated, reference.hiddens
+    tap_weights = iter(net.tap_weights)
+    skip = None
+
+    def add_tap(k: int, span: Span) -> None:  # the skip path's 1x1 convolution of block k's output
+        nonlocal skip
+        rows = _overlay(inputs[k], span, starts - d, m + 2 * d, view=True).squeeze(2).transpose(1, 2)
+        part = torch.matmul(rows.float(), next(tap_weights))
+        skip = part + net.tap_bias if skip is None else skip.add_(part)
+
     x_alt = x_alt.to(net.compute_dtype).unsqueeze(2).contiguous(memory_format=torch.channels_last)
     alt = Span(F.conv2d(x_alt, net.w_in, net.b_in), starts)
-    alt_inputs = [alt]
+    add_tap(0, alt)
     widths = cone_widths(net.config, d)
     for b, block in enumerate(net.blocks):
         half = block["crop"] // 2
@@ -130,11 +142,12 @@ def alternative_pass(net: FastNetwork, reference: ReferencePass, x_alt: torch.Te
         own = Span(bn_relu(alt.values, block), alt.start)
         window = _overlay(activated[b], own, starts - first - half, m + 2 * (first + half))
         hidden = Span(conv_relu(window, block), starts - first)
-        # second convolution plus the residual
+        # second convolution added into the residual in place (a dense tensor: into a cropped view of
+        # a batch, oneDNN rounds bfloat16 differently from the reference pass)
         window = _overlay(hiddens[b], hidden, starts - second - half, m + 2 * (second + half))
         residual = _overlay(inputs[b], alt, starts - second, m + 2 * second)
-        alt = Span(conv_add(window, residual, block), starts - second)
-        alt_inputs.append(alt)
-    taps = {k: Span(_overlay(inputs[k], alt_inputs[k], starts - d, m + 2 * d), starts - d)
-            for k in (0, *net.dense_after)}  # only the block inputs the skip path reads
-    return _outputs(net, taps, None, m + 2 * d, n=len(starts))
+        conv_add_(window, residual, block)
+        alt = Span(residual, starts - second)
+        if b + 1 in net.dense_after:
+            add_tap(b + 1, alt)
+    return net.head_rows(skip).transpose(1, 2)

@@ -85,13 +85,13 @@ def conv_relu(x: torch.Tensor, block: dict) -> torch.Tensor:
     return torch.relu(F.conv2d(x, block["w1"], block["b1"], dilation=(1, block["dilation"])))
 
 
-def conv_add(x: torch.Tensor, residual: torch.Tensor, block: dict) -> torch.Tensor:
-    """A block's second convolution plus ``residual`` (same shape as the output): one pass on CPU."""
-    if _on_onednn(x) and residual.is_contiguous(memory_format=torch.channels_last):
-        return torch.ops.mkldnn._convolution_pointwise.binary(
-            x, residual, block["w2"], block["b2"], [0, 0], [1, 1], [1, block["dilation"]], 1, "add", 1.0, None, [],
-            None)
-    return F.conv2d(x, block["w2"], block["b2"], dilation=(1, block["dilation"])) + residual
+def conv_add_(x: torch.Tensor, stream: torch.Tensor, block: dict) -> None:
+    """``stream += `` a block's second convolution, in place (``stream`` channels-last, or a view of
+    such a tensor cropped along its length): one pass on CPU, and no new tensor."""
+    if _on_onednn(x):
+        _conv_add_(stream, x, block["w2"], block["b2"], block["dilation"])
+    else:
+        stream += F.conv2d(x, block["w2"], block["b2"], dilation=(1, block["dilation"]))
 
 
 class FastNetwork(nn.Module):
@@ -190,7 +190,7 @@ class FastNetwork(nn.Module):
             act = conv_relu(bn_relu(stream, block), block)
             crop = block["crop"]
             stream = stream[..., crop : stream.shape[-1] - crop]
-            _conv_add_(stream, act, block["w2"], block["b2"], block["dilation"])
+            conv_add_(act, stream, block)
             if n in self.dense_after:  # the stream is updated in place: each tap is consumed now
                 _add_tap(total, self._centre(stream, out_len)[0].T, weights[tap], buffer)
                 tap += 1
@@ -205,7 +205,8 @@ class FastNetwork(nn.Module):
         tap = 1
         for n, block in enumerate(self.blocks, start=1):
             act = conv_relu(bn_relu(conv, block), block)
-            conv = conv_add(act, conv[..., block["crop"] : conv.shape[-1] - block["crop"]], block)
+            conv = conv[..., block["crop"] : conv.shape[-1] - block["crop"]]
+            conv_add_(act, conv, block)  # in place, as on the fused path: each tap is consumed at once
             if n in self.dense_after:
                 total += torch.matmul(self._centre(conv, out_len).transpose(1, 2).float(), weights[tap])
                 tap += 1
