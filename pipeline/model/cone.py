@@ -40,7 +40,7 @@ def _gather(ref: Span, starts: torch.Tensor, out: torch.Tensor) -> None:
     length, channels = rows.shape
     width = out.shape[1]
     windows = rows.as_strided((length - width + 1, width, channels), (channels, channels, 1))
-    torch.index_select(windows, 0, starts - ref.start, out=out)
+    torch.index_select(windows, 0, (starts - ref.start).to(rows.device), out=out)
 
 
 def _overlay(ref: Span, alt: Span, starts: torch.Tensor, width: int, view: bool = False) -> torch.Tensor:
