@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -10,46 +9,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .genome.encode import count_ambiguous, one_hot, reverse_complement_onehot
+from .genome.encode import count_ambiguous, one_hot
 from .genome.fasta import Reference
-from .genome.regions import Region, check_strand, clip_to_contig
+from .genome.regions import Region, clip_to_contig
 from .model import Ensemble
-from .model.cost import split_windows
 from .model.head import FinetunedHead
-
-
-def score_in_passes(ensemble: Ensemble, seq: str, strand: str,
-                    on_bases: Callable[[int], None] | None = None) -> np.ndarray:
-    """`Ensemble.score_sequence`, one engine pass at a time so that progress can be reported.
-
-    Passes are cut at the engine's own window boundaries (in reading order of the strand) and the
-    last one is N-padded as the engine pads it, so every window sees the same input as in one
-    call: the result is bit for bit that of ``ensemble.score_sequence(seq, strand)``.
-    """
-    check_strand(strand)
-    onehot = one_hot(seq)
-    scan = np.ascontiguousarray(reverse_complement_onehot(onehot)) if strand == "-" else onehot
-    n_out = len(seq) - ensemble.context
-    if n_out <= ensemble.window:  # one window: nothing to report in between
-        scores = ensemble.score_onehot(onehot, strand)
-        if on_bases:
-            on_bases(n_out)
-        return scores
-    # the windows `score_sequence` uses (equal widths), so that the result is the same bit for bit
-    ensemble = dataclasses.replace(ensemble, window=split_windows(n_out, ensemble.window)[1])
-    step = ensemble.window * ensemble.batch_size
-    parts = []
-    for lo in range(0, n_out, step):
-        chunk = scan[lo : lo + step + ensemble.context]
-        size = min(step, n_out - lo)
-        padded = -(-size // ensemble.window) * ensemble.window + ensemble.context
-        if len(chunk) < padded:
-            chunk = np.concatenate([chunk, np.zeros((padded - len(chunk), 4), dtype=chunk.dtype)])
-        parts.append(ensemble.score_batch(chunk[None])[0, :size])
-        if on_bases:
-            on_bases(size)
-    scores = np.concatenate(parts)
-    return np.ascontiguousarray(scores[::-1] if strand == "-" else scores)
 
 
 def predict_region(ensemble: Ensemble, reference: Reference, region: Region, strand: str,
@@ -68,10 +32,11 @@ def predict_region(ensemble: Ensemble, reference: Reference, region: Region, str
     seq = reference.fetch(chrom, region.start - flank, region.end + flank)
     if on_total:
         on_total(region.end - region.start)
-    scores = score_in_passes(ensemble, seq, strand, on_bases)
+    onehot = one_hot(seq)
+    scores = ensemble.score_onehot(onehot, strand, on_bases)  # progress per engine pass
     table = pd.DataFrame(scores, columns=ensemble.channels)
     if head is not None:
-        table[head.columns] = head.score_onehot(one_hot(seq), strand)
+        table[head.columns] = head.score_onehot(onehot, strand)
     table.insert(0, "strand", strand)
     table.insert(0, "position", np.arange(region.start + 1, region.end + 1))
     table.insert(0, "chrom", chrom)

@@ -1,4 +1,4 @@
-"""`predict`: scoring a region in engine passes (for progress) gives exactly one call's output."""
+"""`predict`: a region as a per-position table, with progress per engine pass."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pipeline.genome.encode import one_hot
 from pipeline.genome.fasta import Reference
 from pipeline.genome.regions import parse_region
-from pipeline.predict import predict_region, score_in_passes
+from pipeline.predict import predict_region
 
 from .conftest import DATA
 from .test_bad_input import cli
@@ -17,11 +18,11 @@ CHR22 = DATA / "grch38-chr22" / "chr22.fa.gz"
 
 
 @pytest.mark.parametrize("strand", ["+", "-"])
-def test_passes_equal_one_call_bit_for_bit(get_ensemble, strand):
+def test_progress_is_reported_per_engine_pass(get_ensemble, strand):
     ens = get_ensemble(window=1000)  # 2,500 bases: three equal passes of 834, the last N-padded by 2
     seq = Reference(CHR22).fetch("chr22", 32_049_000 - 5000, 32_051_500 + 5000)
     reported = []
-    scores = score_in_passes(ens, seq, strand, reported.append)
+    scores = ens.score_onehot(one_hot(seq), strand, reported.append)
     assert reported == [834, 834, 832]
     np.testing.assert_array_equal(scores, ens.score_sequence(seq, strand))
 

@@ -9,6 +9,7 @@ i = 2t + 1 replicates (the checkpoints selected for usage).
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -106,11 +107,12 @@ class Ensemble:
                 counts[channel] += 1
         return total / counts
 
-    def score_batch(self, onehot: np.ndarray) -> np.ndarray:
+    def score_batch(self, onehot: np.ndarray, on_bases: Callable[[int], None] | None = None) -> np.ndarray:
         """(batch, L, 4) one-hot -> (batch, L - context, 12) float32 scores, genome order.
 
         Long sequences are cut into equal windows of at most ``self.window`` outputs with their context;
-        windows from all sequences are scored ``self.batch_size`` at a time.
+        windows from all sequences are scored ``self.batch_size`` at a time, and ``on_bases(k)`` is
+        told the ``k`` bases each such pass scored (progress).
         """
         n_seq, length, _ = onehot.shape
         n_out = length - self.context
@@ -135,14 +137,19 @@ class Ensemble:
             scores = self.forward_rows(x).cpu().numpy()
             for (s, k), values in zip(chunk, scores):
                 result[s, k : k + width] = values
+            if on_bases:
+                on_bases(sum(min(width, n_out - k) for _, k in chunk))
         return result[:, :n_out]
 
-    def score_onehot(self, onehot: np.ndarray, strand: str = "+") -> np.ndarray:
-        """(L, 4) one-hot in genome order -> (L - context, 12) scores in genome order."""
+    def score_onehot(self, onehot: np.ndarray, strand: str = "+",
+                     on_bases: Callable[[int], None] | None = None) -> np.ndarray:
+        """(L, 4) one-hot in genome order -> (L - context, 12) scores in genome order (``on_bases``:
+        progress, as in `score_batch`)."""
         check_strand(strand)
         if strand == "-":  # reverse complement = reverse both axes (A C G T -> T G C A)
-            return self.score_batch(np.ascontiguousarray(reverse_complement_onehot(onehot[None])))[0, ::-1]
-        return self.score_batch(onehot[None])[0]
+            rc = np.ascontiguousarray(reverse_complement_onehot(onehot[None]))
+            return self.score_batch(rc, on_bases)[0, ::-1]
+        return self.score_batch(onehot[None], on_bases)[0]
 
     @torch.inference_mode()
     def score_substitutions(self, onehot: np.ndarray, groups: list[tuple[np.ndarray, np.ndarray]], d: int,
