@@ -16,7 +16,7 @@ from ..model.cost import cone_macs
 from ..model.spec import default_threads
 from ..precompute.driver import Execution, init_plan, run_plan
 from ..snvs.annotate import lookup_strings
-from ..snvs.plan import SnvOptions, plan_snvs
+from ..snvs.plan import CHUNK_SIZE, TILE_SIZE, SnvOptions, plan_snvs
 from ..store.snv_reader import SnvReader
 from ..variants.driver import score_variants
 from ..variants.records import parse_vcf_line
@@ -35,7 +35,7 @@ def bench_saturate(fasta: str, annotation: str, chrom: str, start: int, end: int
         tmp = Path(tmp)
         (tmp / "region.bed").write_text(f"{chrom}\t{start}\t{end}\n")
         config = load_config(None, fasta=fasta, annotation=annotation, out=str(tmp / "snvs.zarr"), weights=weights,
-                             cluster="none", tile_size=65_536, chunk_size=4_096, device=device)
+                             cluster="none", tile_size=TILE_SIZE, chunk_size=CHUNK_SIZE, device=device)
         plan = plan_snvs(config, SnvOptions(regions=str(tmp / "region.bed")))
         plan.job.model.with_threads(default_threads(1)).load()  # loaded before timing, as `score`'s is
         started = time.perf_counter()
@@ -90,7 +90,7 @@ def bench_lookup(fasta: str, annotation: str, weights: str | None, n: int = 100_
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         config = load_config(None, fasta=fasta, annotation=annotation, out=str(tmp / "snvs.zarr"), weights=weights,
-                             cluster="none", tile_size=65_536, chunk_size=4_096)
+                             cluster="none", tile_size=TILE_SIZE, chunk_size=CHUNK_SIZE)
         plan = plan_snvs(config, SnvOptions(regions="genes"))
         init_plan(plan, tmp / "snvs.zarr")
         positions = []

@@ -27,7 +27,8 @@ def saturate(
                                              help="masking transcripts' tags (repeatable)")] = None,
     chrom: Annotated[Optional[list[str]], Opt("--chrom", metavar="NAME", show_default="all",
                                               help="only these chromosomes (repeatable)")] = None,
-    tile_size: Annotated[int, Opt(metavar="N", help="positions per shard (= one tile of work)")] = 65_536,
+    tile_size: Annotated[Optional[int], Opt(metavar="N", show_default="65,536",
+                                            help="positions per shard (= one tile of work)")] = None,
     dtype: Annotated[Optional[str], Opt(metavar="NAME", show_default="float32",
                                         help="compute dtype: float32 (equal to `score`), bfloat16")] = None,
     device: Annotated[Optional[str], Opt(metavar="NAME", show_default="cpu", help="cpu or cuda")] = None,
@@ -44,9 +45,10 @@ def saturate(
     from ..config import load_config
     from ..precompute.driver import execution_of, init_plan, run_plan
     from ..progress import RunProgress
-    from ..snvs.plan import CHUNK_SIZE, SnvOptions, plan_snvs
+    from ..snvs.plan import CHUNK_SIZE, TILE_SIZE, SnvOptions, plan_snvs
     from ..store.summary import describe_run
 
+    tile_size = tile_size or TILE_SIZE
     cfg = load_config(config, fasta=fasta, annotation=annotation, out=out, chroms=tuple(chrom or ()),
                       tile_size=tile_size, chunk_size=min(CHUNK_SIZE, tile_size), dtype=dtype, device=device,
                       workers=workers, cluster=cluster, weights=weights)

@@ -15,7 +15,7 @@ import numpy as np
 from ..genome.encode import one_hot
 from ..model import Ensemble
 from ..model.config import ModelConfig
-from ..store.snv_layout import ALTS, NO_POS, NO_SCORE
+from ..store.snv_layout import ALTS, FILLS
 
 MODEL = ModelConfig()
 P_SPLICE, USAGE = MODEL.p_splice_channels, MODEL.usage_channels
@@ -54,14 +54,13 @@ def snv_kernel(ensemble: Ensemble, start: int, ref_bases: bytes, onehot: np.ndar
     slot_of = np.cumsum(covers, axis=0) - 1  # k-th gene containing the position, in official order
     ref_index = np.array([ALTS.index(b) if b in ALTS else -1 for b in ref_bases.decode().upper()])
     scoreable = ref_index >= 0
-    out = {"gene": np.full((n, slots), -1, dtype=np.int32)}
-    for name in ("gain", "loss"):
-        out[name] = np.full((n, len(ALTS), slots), NO_SCORE, dtype=np.int16)
-        out[f"{name}_pos"] = np.full((n, len(ALTS), slots), NO_POS, dtype=np.int16)
+    out = {"gene": np.full((n, slots), FILLS["gene"], dtype=np.int32)}
+    for name in ("gain", "loss", "gain_pos", "loss_pos"):
+        out[name] = np.full((n, len(ALTS), slots), FILLS[name], dtype=np.int16)
     if per_tissue:
         shape = (n, len(ALTS), slots, len(P_SPLICE), 4)
-        out["tissue_delta"] = np.full(shape, np.nan, dtype=np.float32)
-        out["tissue_delta_pos"] = np.full(shape, NO_POS, dtype=np.int16)
+        out["tissue_delta"] = np.full(shape, FILLS["tissue_delta"], dtype=np.float32)
+        out["tissue_delta_pos"] = np.full(shape, FILLS["tissue_delta_pos"], dtype=np.int16)
     for g, gene in enumerate(genes):
         out["gene"][covers[g], slot_of[g, covers[g]]] = gene.row
     flank = MODEL.flank

@@ -13,14 +13,12 @@ from ..genome.encode import count_ambiguous, one_hot
 from ..model.config import ModelConfig
 from ..precompute.job import Job, cached_reference
 from ..store.layout import genes_from_attrs
-from ..store.snv_layout import NO_POS, NO_SCORE
+from ..store.snv_layout import FILLS
 from ..store.tile import Tile
 from ..store.writes import write_values
 from ..variants.scorer import annotated_sites
 from .kernel import GeneSites, snv_kernel
 
-FILL = {"gene": -1, "gain": NO_SCORE, "loss": NO_SCORE, "gain_pos": NO_POS, "loss_pos": NO_POS,
-        "tissue_delta": np.nan, "tissue_delta_pos": NO_POS}
 BLOCK = 1_000  # positions per kernel call: bounds the (SNVs x 2d+1 x 12) deltas held at once
 
 
@@ -57,7 +55,7 @@ def score_snv_tile(store: Path, tile: Tile, job: Job) -> dict[str, Any]:
                             per_tissue)
         for name, block in values.items():
             if name not in arrays:
-                arrays[name] = np.full((length, *block.shape[1:]), FILL[name], dtype=block.dtype)
+                arrays[name] = np.full((length, *block.shape[1:]), FILLS[name], dtype=block.dtype)
             arrays[name][start - tile.start : end - tile.start] = block
         scored = np.frombuffer(ref_bases, dtype=np.uint8).copy()
         scored[~np.isin(scored, np.frombuffer(b"ACGT", dtype=np.uint8))] = 0

@@ -34,6 +34,9 @@ STATS = ("p_splice_gain", "p_splice_loss", "usage_gain", "usage_loss")
 NO_SCORE = -128  # fill of the int8 hundredths
 NO_POS = -32768
 OFFICIAL = {"gain": "int8", "gain_pos": "int16", "loss": "int8", "loss_pos": "int16"}
+# what each variable holds where nothing is stored (the arrays' fill values; the kernel starts from them)
+FILLS = {"ref": 0, "gene": -1, "gain": NO_SCORE, "loss": NO_SCORE, "gain_pos": NO_POS, "loss_pos": NO_POS,
+         "tissue_delta": np.nan, "tissue_delta_pos": NO_POS}
 DESCRIPTIONS = {
     "ref": "REF base (ASCII code) at positions whose SNVs are stored; 0 elsewhere",
     "gene": "row of the root attribute 'genes' for each gene containing the position (official order); -1 = none",
@@ -55,23 +58,22 @@ def create_snv_store(path: Path, identity: dict[str, Any], genes: pd.DataFrame, 
                        "inputs": inputs, "offset": OFFSET_NOTE})
     chunk, shard = tiling["chunk_size"], tiling["tile_size"]
 
-    def array(group, name, tail: tuple[int, ...], dims: tuple[str, ...], dtype: str, fill) -> None:
-        group.create_array(name, shape=(length, *tail), dtype=dtype, fill_value=fill, chunks=(chunk, *tail),
+    def array(group, name, tail: tuple[int, ...], dims: tuple[str, ...], dtype: str) -> None:
+        group.create_array(name, shape=(length, *tail), dtype=dtype, fill_value=FILLS[name], chunks=(chunk, *tail),
                            shards=(shard, *tail), compressors=[ZstdCodec(level=3)], dimension_names=dims,
                            attributes={"description": DESCRIPTIONS[name]})
 
     for chrom, length in lengths.items():
         group = root.create_group(chrom, attributes={"chrom": chrom, "length": length, "offset": OFFSET_NOTE})
-        array(group, "ref", (), ("offset",), "uint8", 0)
-        array(group, "gene", (slots,), ("offset", "slot"), "int32", -1)
+        array(group, "ref", (), ("offset",), "uint8")
+        array(group, "gene", (slots,), ("offset", "slot"), "int32")
         for name, dtype in OFFICIAL.items():
-            array(group, name, (len(ALTS), slots), ("offset", "alt", "slot"), dtype,
-                  NO_SCORE if dtype == "int8" else NO_POS)
+            array(group, name, (len(ALTS), slots), ("offset", "alt", "slot"), dtype)
         if per_tissue:
             dims = ("offset", "alt", "slot", "tissue", "stat")
             tail = (len(ALTS), slots, len(TISSUES), len(STATS))
-            array(group, "tissue_delta", tail, dims, "float16", np.nan)
-            array(group, "tissue_delta_pos", tail, dims, "int16", NO_POS)
+            array(group, "tissue_delta", tail, dims, "float16")
+            array(group, "tissue_delta_pos", tail, dims, "int16")
         for dim, labels in (("alt", ALTS), ("tissue", TISSUES), ("stat", STATS)):
             coord = group.create_array(dim, shape=(len(labels),), dtype=str, dimension_names=(dim,))
             coord[:] = np.array(labels, dtype=object)

@@ -17,9 +17,9 @@ from ..errors import ContigNotFound, StoreError
 from ..genome.contigs import match_contig
 from .identity import StoreIdentity
 from .layout import genes_from_attrs, read_identity
-from .snv_layout import ALTS, NO_SCORE
+from .snv_layout import ALTS, NO_SCORE, OFFICIAL
 
-OFFICIAL = ("gene", "gain", "gain_pos", "loss", "loss_pos")
+READ = ("ref", "gene", *OFFICIAL)  # the variables a lookup reads
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ class SnvReader:
         key = (chrom, index)
         if key not in self.cache:
             window = slice(index * self.block, (index + 1) * self.block)
-            self.cache[key] = {name: self.root[f"{chrom}/{name}"][window] for name in ("ref", *OFFICIAL)}
+            self.cache[key] = {name: self.root[f"{chrom}/{name}"][window] for name in READ}
             if len(self.cache) > self.cache_blocks:
                 self.cache.popitem(last=False)
         self.cache.move_to_end(key)
