@@ -57,7 +57,7 @@ def annotate_vcf(reader: SnvReader, vcf: Path, out: Path, batch: int = 10_000,
             for alt in record.alts if not record.error else []:
                 value, reason = info_value(reader, record.chrom, record.pos, record.ref, alt)
                 if value is not None:
-                    result.values[index].append(allele_value(alt, value, multi))
+                    result.values[index].append(allele_value(alt.upper(), value, multi))  # as `score`
                 else:
                     result.skipped[index].append(f"{alt}/{reason}" if multi else reason)
                 result.counts[reason or "from_store"] += 1

@@ -87,9 +87,18 @@ def test_score_answers_from_the_store_without_weights(built, tmp_path):
     expected = [value for _, value, _ in lookup_strings(SnvReader(store), [
         ":".join(line.split("\t")[i] for i in (0, 1, 3, 4)) for line in data_lines(vcf)])]
     assert [info_field(line) for line in data_lines(tmp_path / "from_store.vcf")] == expected
+    header = "".join(vcf.read_text().splitlines(keepends=True)[:2])
+    # a lowercase multi-allelic record: `lookup --vcf` writes what `score --snv-store` writes (ALT/ upper-case)
+    chrom, pos, _, ref, _ = data_lines(vcf)[0].split("\t")[:5]
+    alts = [b for b in "acgt" if b != ref.lower()][:2]
+    multi = tmp_path / "multi.vcf"
+    multi.write_text(header + f"{chrom}\t{pos}\t.\t{ref.lower()}\t{','.join(alts)}\t.\t.\t.\n")
+    score_variants(multi, with_store, tmp_path / "multi.score.vcf")
+    annotate_vcf(SnvReader(store), multi, tmp_path / "multi.lookup.vcf")
+    scored, looked_up = (info_field(data_lines(tmp_path / f"multi.{k}.vcf")[0]) for k in ("score", "lookup"))
+    assert scored == looked_up and scored.startswith(f"{alts[0].upper()}/")
     outside = tmp_path / "outside.vcf"
     ref = Reference(FASTA).fetch("chr22", 32049959, 32049960).upper()
-    header = "".join(vcf.read_text().splitlines(keepends=True)[:2])
     outside.write_text(header + f"chr22\t32049960\t.\t{ref}\t{'G' if ref != 'G' else 'A'}\t.\t.\t.\n")
     with pytest.raises(WeightsError, match="not in the all-SNV store"):
         score_variants(outside, with_store, tmp_path / "outside.out.vcf")
