@@ -72,17 +72,21 @@ def _on_onednn(x: torch.Tensor) -> bool:
 
 
 def bn_relu(x: torch.Tensor, block: dict) -> torch.Tensor:
-    """ReLU(BatchNorm-1(x)) of a block, (batch, hidden, 1, L) channels-last: one pass on CPU."""
+    """ReLU(BatchNorm-1(x)) of a block, (batch, hidden, 1, L) channels-last: one pass on CPU, two
+    elsewhere (scale and shift in one op, rounded once in half precision; ReLU in place)."""
     if _on_onednn(x):
         return _conv(x, block["bn1_weight"], block["bn1_bias"], groups=x.shape[1], post="relu")
-    return torch.relu(x * block["scale1"] + block["shift1"])
+    return torch.addcmul(block["shift1"], x, block["scale1"]).relu_()
 
 
 def conv_relu(x: torch.Tensor, block: dict) -> torch.Tensor:
-    """ReLU of a block's first convolution (BatchNorm-2 folded in), valid positions only."""
+    """ReLU of a block's first convolution (BatchNorm-2 folded in), valid positions only: one oneDNN
+    or cuDNN call (measured on an H200: 1.2x the whole engine in half precision against two ops)."""
     if _on_onednn(x):
         return _conv(x, block["w1"], block["b1"], block["dilation"], post="relu")
-    return torch.relu(F.conv2d(x, block["w1"], block["b1"], dilation=(1, block["dilation"])))
+    if x.is_cuda and torch.backends.cudnn.is_available():
+        return torch.cudnn_convolution_relu(x, block["w1"], block["b1"], (1, 1), (0, 0), (1, block["dilation"]), 1)
+    return F.conv2d(x, block["w1"], block["b1"], dilation=(1, block["dilation"])).relu_()
 
 
 def conv_add_(x: torch.Tensor, stream: torch.Tensor, block: dict) -> None:
