@@ -6,14 +6,16 @@ official tools use. ``fast`` computes exactly the same function with less work a
 - valid (unpadded) convolutions: each layer computes only the positions later layers need;
 - the BatchNorm after each block's first convolution is folded into that convolution (exact
   algebra; the BN before it acts on the residual stream and cannot be folded);
-- the skip path (1x1 convolutions) and the heads are matmuls at the output positions only;
+- the skip path (1x1 convolutions) and the heads are matmuls at the output positions only, each tap
+  consumed as soon as it is made; the first tap, linear in the one-hot input, is taken from it;
 - convolutions run as conv2d over (batch, channels, 1, length) in channels-last layout, which
   oneDNN and cuDNN run markedly faster than conv1d;
 - on CPU every elementwise step rides on a convolution (oneDNN post-ops), so a block is three
   passes over memory: BatchNorm-1 + ReLU as a per-channel (depthwise 1x1) convolution with a fused
   ReLU, the first convolution with its ReLU fused, the second convolution accumulated in place into
   the residual stream. The stream is one buffer per window that every block crops from both ends
-  (a view, no copy), so no residual add, crop copy or new stream tensor is made;
+  (a view, no copy), so no residual add, crop copy or new stream tensor is made. On GPU the first
+  convolution, bias and ReLU are one cuDNN call;
 - long windows, so the 10,000 bases of context are paid once per window, not once per 5,000.
 """
 
