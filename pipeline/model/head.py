@@ -231,19 +231,35 @@ class FinetunedHead:
     def columns(self) -> list[str]:
         return self.head.columns
 
-    @torch.inference_mode()
     def score_onehot(self, onehot: np.ndarray, strand: str = "+") -> np.ndarray:
         """(L, 4) one-hot in genome order -> (L - context, len(columns)) float32, genome order."""
-        if strand == "-":
-            onehot = reverse_complement_onehot(onehot)
-        n_out = onehot.shape[0] - self.ensemble.context
-        out = np.empty((n_out, len(self.columns)), dtype=np.float32)
-        for lo in range(0, n_out, self.ensemble.window):
-            hi = min(lo + self.ensemble.window, n_out)
-            x = torch.from_numpy(np.ascontiguousarray(onehot[lo : hi + self.ensemble.context])).T[None]
-            features = hidden_representation(self.ensemble, x.to(self.ensemble.device))
-            out[lo:hi] = self.head.predict(features)[0].T.cpu().numpy()
-        return out[::-1].copy() if strand == "-" else out
+        return score_heads([self], onehot, strand)[0]
+
+
+@torch.inference_mode()
+def score_heads(heads: list[FinetunedHead], onehot: np.ndarray, strand: str = "+") -> list[np.ndarray]:
+    """`FinetunedHead.score_onehot` of each head; heads on the same backbone (frozen heads of one
+    ensemble) share its trunk pass, so k such heads cost one pass, not k."""
+    if not heads:
+        return []
+    if strand == "-":
+        onehot = reverse_complement_onehot(onehot)
+    by_backbone: dict[int, list[int]] = {}
+    for k, head in enumerate(heads):
+        by_backbone.setdefault(id(head.ensemble), []).append(k)
+    outs: list[np.ndarray] = [np.empty(0)] * len(heads)
+    for group in by_backbone.values():
+        ensemble = heads[group[0]].ensemble
+        n_out = onehot.shape[0] - ensemble.context
+        for k in group:
+            outs[k] = np.empty((n_out, len(heads[k].columns)), dtype=np.float32)
+        for lo in range(0, n_out, ensemble.window):
+            hi = min(lo + ensemble.window, n_out)
+            x = torch.from_numpy(np.ascontiguousarray(onehot[lo : hi + ensemble.context])).T[None]
+            features = hidden_representation(ensemble, x.to(ensemble.device))
+            for k in group:
+                outs[k][lo:hi] = heads[k].head.predict(features)[0].T.cpu().numpy()
+    return [out[::-1].copy() if strand == "-" else out for out in outs]
 
 
 def head_columns(task: str, outputs: tuple[str, ...] | list[str]) -> list[str]:

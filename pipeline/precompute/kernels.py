@@ -10,7 +10,7 @@ import numpy as np
 
 from ..genome.encode import one_hot
 from ..model import Ensemble
-from ..model.head import FinetunedHead
+from ..model.head import FinetunedHead, score_heads
 from ..store.tile import Tile
 
 
@@ -30,8 +30,9 @@ def track_kernel(ensemble: Ensemble, tile: Tile, windows: list[tuple[int, int]],
     for (win_start, win_end), seq in zip(windows, sequences):
         onehot = one_hot(seq)
         scores = ensemble.score_onehot(onehot, tile.strand)
-        # a head runs its own trunk pass: its backbone may be fine-tuned, and the tracks must not depend on heads
-        outputs = [(head.columns, head.score_onehot(onehot, tile.strand)) for head in heads]
+        # heads run their backbone's own trunk pass (it may be fine-tuned; the tracks must not depend on
+        # heads), one pass per backbone
+        outputs = list(zip((head.columns for head in heads), score_heads(heads, onehot, tile.strand)))
         for seg_start, seg_end in tile.segments:
             if win_start <= seg_start and seg_end <= win_end:
                 rows, out = slice(seg_start - win_start, seg_end - win_start), slice(seg_start - tile.start,

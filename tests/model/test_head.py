@@ -89,3 +89,20 @@ def test_postprocess_names_channels(get_ensemble):
     named = heads.postprocess(scores, ens.channels)
     assert list(named)[:2] == ["heart_no_splice", "heart_p_splice"]
     np.testing.assert_array_equal(named["testis_usage"], [11, 23])
+
+
+def test_heads_on_one_backbone_share_its_trunk_pass(get_ensemble, monkeypatch):
+    ens = get_ensemble()
+    torch.manual_seed(1)
+    in_channels = ens.config.hidden * len(ens.runners)
+    pair = [heads.FinetunedHead(TokenHead(in_channels, SITE_CLASSES), ens, {}),
+            heads.FinetunedHead(TokenHead(in_channels, ("heart",), task="usage"), ens, {})]
+    onehot = _random_onehot(10_300, batch=1)[0].T.numpy()
+    alone = [head.score_onehot(onehot, "-") for head in pair]
+    passes = []
+    trunk = heads.hidden_representation
+    monkeypatch.setattr(heads, "hidden_representation", lambda *a: passes.append(1) or trunk(*a))
+    together = heads.score_heads(pair, onehot, "-")
+    assert len(passes) == 1  # one window, one trunk pass for both heads
+    for a, b in zip(alone, together, strict=True):
+        assert a.shape == b.shape and np.array_equal(a, b)
