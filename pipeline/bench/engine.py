@@ -32,7 +32,7 @@ class Result:
     engine: str
     dtype: str
     window: int
-    batch: int  # windows per pass
+    batch: int  # windows per pass (cone: substitutions per pass)
     bases: int  # scored bases (nucleotides) or, for the cone path, substitutions
     seconds: float
     executed_macs: int  # all networks together

@@ -48,7 +48,7 @@ def saturate(
     from ..snvs.plan import CHUNK_SIZE, TILE_SIZE, SnvOptions, plan_snvs
     from ..store.summary import describe_run
 
-    tile_size = tile_size or TILE_SIZE
+    tile_size = TILE_SIZE if tile_size is None else tile_size
     cfg = load_config(config, fasta=fasta, annotation=annotation, out=out, chroms=tuple(chrom or ()),
                       tile_size=tile_size, chunk_size=min(CHUNK_SIZE, tile_size), dtype=dtype, device=device,
                       workers=workers, cluster=cluster, weights=weights)

@@ -45,8 +45,9 @@ def _gather(ref: Span, starts: torch.Tensor, out: torch.Tensor) -> None:
 
 def _overlay(ref: Span, alt: Span, starts: torch.Tensor, width: int, view: bool = False) -> torch.Tensor:
     """Reference activations on [starts, starts + width) with the variant's own activations laid over,
-    as one new channels-last tensor (or the variant's own, uncopied, where they cover the range exactly;
-    with ``view``, also where they cover more: then a view cropped along the length).
+    as one new channels-last tensor (or the variant's own, uncopied, where they cover the range exactly,
+    and with a batch of one also where they cover more; with ``view``, a view cropped along the length
+    in any batch). Callers may write into the result: the variant's own are not needed after it.
 
     Each position is copied once: the variant's own into the middle, the flanks they do not cover
     gathered from the reference into their places.
@@ -71,15 +72,18 @@ def _overlay(ref: Span, alt: Span, starts: torch.Tensor, width: int, view: bool 
 class ReferencePass:
     """What the cone passes read from the reference, per block: its input, ReLU(BatchNorm-1(input))
     (kept so that a cone pass activates only its own positions: elementwise steps commute with
-    the overlay), and the first convolution's output."""
+    the overlay), and the first convolution's output; and the one-hot input as (L, 4) float32 rows,
+    from which the first skip tap is taken (as the engine takes it)."""
 
     inputs: list[Span]
     activated: list[Span]
     hiddens: list[Span]
+    bases: torch.Tensor
 
 
 def reference_pass(net: FastNetwork, x: torch.Tensor) -> tuple[ReferencePass, torch.Tensor]:
     """The reference's activations for the cone passes, and its output (12, L - context)."""
+    bases = x[0].T.float()
     x = x.to(net.compute_dtype).unsqueeze(2).contiguous(memory_format=torch.channels_last)
     conv = F.conv2d(x, net.w_in, net.b_in)
     inputs, activated, hiddens, start = [Span(conv, 0)], [], [], 0
@@ -95,17 +99,17 @@ def reference_pass(net: FastNetwork, x: torch.Tensor) -> tuple[ReferencePass, to
         conv_add_(hidden, conv, block)
         start += block["crop"]
         inputs.append(Span(conv, start))
-    return ReferencePass(inputs, activated, hiddens), _outputs(net, inputs, net.flank, x.shape[-1] - 2 * net.flank)
+    width = x.shape[-1] - 2 * net.flank
+    return ReferencePass(inputs, activated, hiddens, bases), _outputs(net, bases, inputs, net.flank, width)
 
 
-def _outputs(net: FastNetwork, inputs: list[Span], start_out: int, width: int) -> torch.Tensor:
+def _outputs(net: FastNetwork, bases: torch.Tensor, inputs: list[Span], start_out: int, width: int) -> torch.Tensor:
     """Heads over the skip path at input indexes [start_out, start_out + width): (1, 12, width)."""
-    def rows(span: Span) -> torch.Tensor:  # (1, width, hidden)
-        lo = start_out - span.start
-        return span.values[..., lo : lo + width].squeeze(2).transpose(1, 2)
-
-    taps = [rows(inputs[0])] + [rows(inputs[b]) for b in net.dense_after]
-    return net.head_rows(net._skip_matmul(taps)).transpose(1, 2)
+    skip = net._bases_tap(bases[None, start_out : start_out + width], net.tap_weights[0], net.tap_bias)
+    for b, weight in zip(net.dense_after, net.tap_weights[1:], strict=True):
+        lo = start_out - inputs[b].start
+        skip += torch.matmul(inputs[b].values[..., lo : lo + width].squeeze(2).transpose(1, 2).float(), weight)
+    return net.head_rows(skip).transpose(1, 2)
 
 
 def alternative_pass(net: FastNetwork, reference: ReferencePass, x_alt: torch.Tensor,
@@ -120,18 +124,19 @@ def alternative_pass(net: FastNetwork, reference: ReferencePass, x_alt: torch.Te
     """
     m = x_alt.shape[-1]
     inputs, activated, hiddens = reference.inputs, reference.activated, reference.hiddens
-    tap_weights = iter(net.tap_weights)
-    skip = None
+    # the first skip tap from the bases: the reference's around each change with the variant's laid over
+    around = (starts - d)[:, None] + torch.arange(m + 2 * d)[None, :]
+    bases = reference.bases[around.to(reference.bases.device)]
+    bases[:, d : d + m] = x_alt.transpose(1, 2)
+    skip = net._bases_tap(bases, net.tap_weights[0], net.tap_bias)
+    tap_weights = iter(net.tap_weights[1:])
 
     def add_tap(k: int, span: Span) -> None:  # the skip path's 1x1 convolution of block k's output
-        nonlocal skip
         rows = _overlay(inputs[k], span, starts - d, m + 2 * d, view=True).squeeze(2).transpose(1, 2)
-        part = torch.matmul(rows.float(), next(tap_weights))
-        skip = part + net.tap_bias if skip is None else skip.add_(part)
+        skip.add_(torch.matmul(rows.float(), next(tap_weights)))
 
     x_alt = x_alt.to(net.compute_dtype).unsqueeze(2).contiguous(memory_format=torch.channels_last)
     alt = Span(F.conv2d(x_alt, net.w_in, net.b_in), starts)
-    add_tap(0, alt)
     widths = cone_widths(net.config, d)
     for b, block in enumerate(net.blocks):
         half = block["crop"] // 2

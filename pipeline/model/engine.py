@@ -28,7 +28,7 @@ from torch import nn
 from .network import Pangolin
 
 ENGINES = ("reference", "fast")
-TAP_ROWS = 8192  # positions per float32 conversion of a half-precision tap (256 kB at 32 channels)
+TAP_ROWS = 8192  # positions per float32 conversion of a half-precision tap (1 MiB at 32 channels)
 
 
 def _bn_affine(bn: nn.BatchNorm1d) -> tuple[torch.Tensor, torch.Tensor]:
@@ -52,7 +52,8 @@ def _conv(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor, dilation: int = 1, 
 
 
 def _conv_add_(acc: torch.Tensor, x: torch.Tensor, w: torch.Tensor, b: torch.Tensor, dilation: int) -> None:
-    """``acc += conv(x) + b`` in one oneDNN pass (acc: channels-last, batch 1, may be a cropped view)."""
+    """``acc += conv(x) + b`` in one oneDNN pass (acc: channels-last, or with batch 1 a view of one cropped
+    along its length; in bfloat16 a cropped view of a batch rounds differently, so batches pass dense ones)."""
     torch.ops.mkldnn._convolution_pointwise_.binary(acc, x, w, b, [0, 0], [1, 1], [1, dilation], 1, "add", 1.0,
                                                     None, [], None)
 
@@ -86,7 +87,7 @@ def conv_relu(x: torch.Tensor, block: dict) -> torch.Tensor:
     or cuDNN call (measured on an H200: 1.2x the whole engine in half precision against two ops)."""
     if _on_onednn(x):
         return _conv(x, block["w1"], block["b1"], block["dilation"], post="relu")
-    if x.is_cuda and torch.backends.cudnn.is_available():
+    if x.is_cuda and torch.version.hip is None and torch.backends.cudnn.is_available() and torch.backends.cudnn.enabled:
         return torch.cudnn_convolution_relu(x, block["w1"], block["b1"], (1, 1), (0, 0), (1, block["dilation"]), 1)
     return F.conv2d(x, block["w1"], block["b1"], dilation=(1, block["dilation"])).relu_()
 
@@ -113,7 +114,7 @@ class FastNetwork(nn.Module):
 
         self.w_in = nn.Parameter(as_2d(net.conv1.weight).to(dtype), requires_grad=False)
         self.b_in = nn.Parameter(net.conv1.bias.detach().to(dtype), requires_grad=False)
-        # the input convolution as float32 rows (4, hidden), for the first tap of the fused path
+        # the input convolution as float32 rows (4, hidden): the first skip tap, from the bases (_bases_tap)
         self.w_in_rows = nn.Parameter(net.conv1.weight.detach()[:, :, 0].T.contiguous(), requires_grad=False)
         self.b_in_rows = nn.Parameter(net.conv1.bias.detach().clone(), requires_grad=False)
         self.blocks: list[dict] = []
@@ -190,7 +191,8 @@ class FastNetwork(nn.Module):
         total = self._input_tap(x, weights, bias)[0]
         x = x.to(self.compute_dtype).unsqueeze(2).contiguous(memory_format=torch.channels_last)
         stream = _conv(x, self.w_in, self.b_in)
-        buffer = torch.empty(min(TAP_ROWS, out_len), stream.shape[1]) if self.compute_dtype != torch.float32 else None
+        half = self.compute_dtype != torch.float32
+        buffer = torch.empty(min(TAP_ROWS, out_len), stream.shape[1], device=stream.device) if half else None
         tap = 1
         for n, block in enumerate(self.blocks, start=1):
             act = conv_relu(bn_relu(stream, block), block)
@@ -219,28 +221,18 @@ class FastNetwork(nn.Module):
         return total
 
     def _input_tap(self, x: torch.Tensor, weights: list[torch.Tensor], bias: torch.Tensor) -> torch.Tensor:
-        """``bias + tap_0 @ weights[0]`` for a one-hot (batch, 4, L) -> (batch, L - context, columns).
-
-        The first tap is the input convolution, linear in the bases: taken straight from them in
-        float32 whatever the compute dtype (folded in float64), which also spares a pass over it.
-        """
+        """``bias + tap_0 @ weights[0]`` for a one-hot (batch, 4, L) -> (batch, L - context, columns)."""
         out_len = x.shape[-1] - 2 * self.flank
-        bases = x[..., self.flank : self.flank + out_len].transpose(1, 2).float()
-        first = weights[0].double()
-        return torch.matmul(bases, (self.w_in_rows.double() @ first).float()) + (
-            bias + (self.b_in_rows.double() @ first).float())
+        return self._bases_tap(x[..., self.flank : self.flank + out_len].transpose(1, 2), weights[0], bias)
 
-    @staticmethod
-    def _sum_taps(taps: list[torch.Tensor], weights: list[torch.Tensor], bias: torch.Tensor) -> torch.Tensor:
-        """``bias + sum_k taps[k] @ weights[k]`` for tap rows (..., positions, hidden), float32."""
-        total = torch.matmul(taps[0].float(), weights[0]) + bias
-        for tap, weight in zip(taps[1:], weights[1:]):
-            total += torch.matmul(tap.float(), weight)
-        return total
-
-    def _skip_matmul(self, taps: list[torch.Tensor]) -> torch.Tensor:
-        """The skip path's 1x1 convolutions summed over tap rows (..., positions, hidden) (cone.py)."""
-        return self._sum_taps(taps, self.tap_weights, self.tap_bias)
+    def _bases_tap(self, bases: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+        """``bias + tap_0 @ weight`` for one-hot rows (..., positions, 4). The first tap is the input
+        convolution, linear in the bases: taken straight from them in float32 whatever the compute
+        dtype (folded in float64), which also spares a pass over it. The cone path uses it too, so
+        that its scores round as the engine's."""
+        fold = weight.double()
+        return torch.matmul(bases.float(), (self.w_in_rows.double() @ fold).float()) + (
+            bias + (self.b_in_rows.double() @ fold).float())
 
     @staticmethod
     def _centre(t: torch.Tensor, length: int) -> torch.Tensor:
