@@ -8,8 +8,9 @@ smaller of the two ranges, reading everything outside it from the reference pass
 by all variants of a region. The arithmetic per position is the fast engine's, so results equal a
 full alternative pass up to float rounding; the work is several times smaller.
 
-Coordinates below are indexes into the reference input; every activation is kept with the input
-index of its first position.
+Coordinates below are indexes into the reference input: the reference's activations are kept with
+the input index of their first position, a batch of variants' with its offset from each variant's
+start (the starts themselves live on the activations' device, copied there once per pass).
 """
 
 from __future__ import annotations
@@ -25,46 +26,49 @@ from .engine import FastNetwork, bn_relu, conv_add_, conv_relu
 
 @dataclass
 class Span:
-    """Activations ``values`` (batch or 1, channels, 1, width) covering input indexes [start, start + width)."""
+    """Activations ``values`` (batch or 1, channels, 1, width) covering input indexes [start, start + width):
+    for the reference an index; for a batch of variants an offset from each variant's own start."""
 
     values: torch.Tensor
-    start: torch.Tensor | int  # per-variant starts (tensor) or one start (int) for the reference
+    start: int
 
 
-def _gather(ref: Span, starts: torch.Tensor, out: torch.Tensor) -> None:
-    """Per variant i, the reference activations at input indexes [starts_i, starts_i + width) into
+def _gather(ref: Span, index: torch.Tensor, out: torch.Tensor) -> None:
+    """Per variant i, the reference activations at input indexes [index_i, index_i + width) into
     ``out[i]`` ((n, width, channels) rows, may be a view): each variant's window is one contiguous
     block of position rows, copied whole by index_select (measured several times faster than
-    advanced indexing, and it writes straight into ``out``)."""
+    advanced indexing, and it writes straight into ``out``). ``index`` is on the activations'
+    device: a host index would cost a copy, and on a GPU a stream synchronisation, per gather."""
     rows = ref.values[0, :, 0].T.contiguous()  # (length, channels): channels-last, so a view
     length, channels = rows.shape
     width = out.shape[1]
     windows = rows.as_strided((length - width + 1, width, channels), (channels, channels, 1))
-    torch.index_select(windows, 0, (starts - ref.start).to(rows.device), out=out)
+    torch.index_select(windows, 0, index - ref.start, out=out)
 
 
-def _overlay(ref: Span, alt: Span, starts: torch.Tensor, width: int, view: bool = False) -> torch.Tensor:
-    """Reference activations on [starts, starts + width) with the variant's own activations laid over,
-    as one new channels-last tensor (or the variant's own, uncopied, where they cover the range exactly,
-    and with a batch of one also where they cover more; with ``view``, a view cropped along the length
-    in any batch). Callers may write into the result: the variant's own are not needed after it.
+def _overlay(ref: Span, own: Span, starts: torch.Tensor, shift: int, width: int, view: bool = False) -> torch.Tensor:
+    """Per variant (substitution at ``starts``, on the activations' device), reference activations on
+    [starts + shift, starts + shift + width) with the variant's own activations laid over, as one new
+    channels-last tensor (or the variant's own, uncopied, where they cover the range exactly, and with
+    a batch of one also where they cover more; with ``view``, a view cropped along the length in any
+    batch). Callers may write into the result: the variant's own are not needed after it.
 
     Each position is copied once: the variant's own into the middle, the flanks they do not cover
     gathered from the reference into their places.
     """
-    values = alt.values
-    offset = int((alt.start - starts)[0])  # the same for every variant of a batch
+    values = own.values
+    offset = own.start - shift  # where the variant's own begin in the window, the same for every variant
     lo, hi = max(offset, 0), min(offset + values.shape[-1], width)
     if lo == 0 and hi == width:
-        own = values[..., -offset : width - offset]
-        return own if view else own.contiguous(memory_format=torch.channels_last)
+        kept = values[..., -offset : width - offset]
+        return kept if view else kept.contiguous(memory_format=torch.channels_last)
     out = torch.empty(len(starts), width, values.shape[1], dtype=values.dtype, device=values.device)
     if hi > lo:
         out[:, lo:hi] = values[..., lo - offset : hi - offset].squeeze(2).transpose(1, 2)
     if lo > 0:
-        _gather(ref, starts, out[:, : min(lo, width)])
+        _gather(ref, starts + shift, out[:, : min(lo, width)])
     if hi < width:
-        _gather(ref, starts + max(hi, 0), out[:, max(hi, 0) :])
+        _gather(ref, starts + shift + max(hi, 0), out[:, max(hi, 0) :])
     return out.transpose(1, 2).unsqueeze(2)  # (n, channels, 1, width), channels-last
 
 
@@ -124,33 +128,34 @@ def alternative_pass(net: FastNetwork, reference: ReferencePass, x_alt: torch.Te
     """
     m = x_alt.shape[-1]
     inputs, activated, hiddens = reference.inputs, reference.activated, reference.hiddens
+    starts = starts.to(x_alt.device)  # once per pass (spans below are offsets from these)
     # the first skip tap from the bases: the reference's around each change with the variant's laid over
-    around = (starts - d)[:, None] + torch.arange(m + 2 * d)[None, :]
-    bases = reference.bases[around.to(reference.bases.device)]
+    around = starts[:, None] + torch.arange(-d, m + d, device=starts.device)[None, :]
+    bases = reference.bases[around]
     bases[:, d : d + m] = x_alt.transpose(1, 2)
     skip = net._bases_tap(bases, net.tap_weights[0], net.tap_bias)
     tap_weights = iter(net.tap_weights[1:])
 
     def add_tap(k: int, span: Span) -> None:  # the skip path's 1x1 convolution of block k's output
-        rows = _overlay(inputs[k], span, starts - d, m + 2 * d, view=True).squeeze(2).transpose(1, 2)
+        rows = _overlay(inputs[k], span, starts, -d, m + 2 * d, view=True).squeeze(2).transpose(1, 2)
         skip.add_(torch.matmul(rows.float(), next(tap_weights)))
 
     x_alt = x_alt.to(net.compute_dtype).unsqueeze(2).contiguous(memory_format=torch.channels_last)
-    alt = Span(F.conv2d(x_alt, net.w_in, net.b_in), starts)
+    alt = Span(F.conv2d(x_alt, net.w_in, net.b_in), 0)
     widths = cone_widths(net.config, d)
     for b, block in enumerate(net.blocks):
         half = block["crop"] // 2
         first, second = widths[b]
         # first convolution (BatchNorm 2 folded in), on relu(bn1(x)); elementwise ops commute with overlay
         own = Span(bn_relu(alt.values, block), alt.start)
-        window = _overlay(activated[b], own, starts - first - half, m + 2 * (first + half))
-        hidden = Span(conv_relu(window, block), starts - first)
+        window = _overlay(activated[b], own, starts, -first - half, m + 2 * (first + half))
+        hidden = Span(conv_relu(window, block), -first)
         # second convolution added into the residual in place (a dense tensor: into a cropped view of
         # a batch, oneDNN rounds bfloat16 differently from the reference pass)
-        window = _overlay(hiddens[b], hidden, starts - second - half, m + 2 * (second + half))
-        residual = _overlay(inputs[b], alt, starts - second, m + 2 * second)
+        window = _overlay(hiddens[b], hidden, starts, -second - half, m + 2 * (second + half))
+        residual = _overlay(inputs[b], alt, starts, -second, m + 2 * second)
         conv_add_(window, residual, block)
-        alt = Span(residual, starts - second)
+        alt = Span(residual, -second)
         if b + 1 in net.dense_after:
             add_tap(b + 1, alt)
     return net.head_rows(skip).transpose(1, 2)
