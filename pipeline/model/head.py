@@ -30,6 +30,7 @@ from torch import nn
 from ..errors import HeadError
 from ..genome.encode import reverse_complement_onehot
 from .checkpoints import load_network, verify_checkpoint
+from .cost import split_windows
 from .engine import FastNetwork, build_runner
 from .ensemble import Ensemble
 from .network import Pangolin, apply_heads
@@ -253,8 +254,9 @@ def score_heads(heads: list[FinetunedHead], onehot: np.ndarray, strand: str = "+
         n_out = onehot.shape[0] - ensemble.context
         for k in group:
             outs[k] = np.empty((n_out, len(heads[k].columns)), dtype=np.float32)
-        for lo in range(0, n_out, ensemble.window):
-            hi = min(lo + ensemble.window, n_out)
+        width = split_windows(n_out, ensemble.window)[1]  # the ensemble's windows: no short last one
+        for lo in range(0, n_out, width):
+            hi = min(lo + width, n_out)
             x = torch.from_numpy(np.ascontiguousarray(onehot[lo : hi + ensemble.context])).T[None]
             features = hidden_representation(ensemble, x.to(ensemble.device))
             for k in group:
