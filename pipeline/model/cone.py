@@ -18,7 +18,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 
 from .cost import cone_widths
 from .engine import FastNetwork, bn_relu, conv_add_, conv_relu
@@ -89,7 +88,7 @@ def reference_pass(net: FastNetwork, x: torch.Tensor) -> tuple[ReferencePass, to
     """The reference's activations for the cone passes, and its output (12, L - context)."""
     bases = x[0].T.float()
     x = x.to(net.compute_dtype).unsqueeze(2).contiguous(memory_format=torch.channels_last)
-    conv = F.conv2d(x, net.w_in, net.b_in)
+    conv = net.input_conv(x)
     inputs, activated, hiddens, start = [Span(conv, 0)], [], [], 0
     for block in net.blocks:
         half = block["crop"] // 2
@@ -141,7 +140,7 @@ def alternative_pass(net: FastNetwork, reference: ReferencePass, x_alt: torch.Te
         skip.add_(torch.matmul(rows.float(), next(tap_weights)))
 
     x_alt = x_alt.to(net.compute_dtype).unsqueeze(2).contiguous(memory_format=torch.channels_last)
-    alt = Span(F.conv2d(x_alt, net.w_in, net.b_in), 0)
+    alt = Span(net.input_conv(x_alt), 0)
     widths = cone_widths(net.config, d)
     for b, block in enumerate(net.blocks):
         half = block["crop"] // 2

@@ -28,6 +28,9 @@ from torch import nn
 from .network import Pangolin
 
 ENGINES = ("reference", "fast")
+# oneDNN takes float32 biases with half-precision inputs and adds them before the output's single
+# rounding: kept exact there (only on the CPU's oneDNN calls; cuDNN wants the input's dtype)
+ONEDNN_FLOAT32_BIASES = ("bn1_bias", "b1_float32")
 TAP_ROWS = 8192  # positions per float32 conversion of a half-precision tap (1 MiB at 32 channels)
 
 
@@ -86,7 +89,7 @@ def conv_relu(x: torch.Tensor, block: dict) -> torch.Tensor:
     """ReLU of a block's first convolution (BatchNorm-2 folded in), valid positions only: one oneDNN
     or cuDNN call (measured on an H200: 1.2x the whole engine in half precision against two ops)."""
     if _on_onednn(x):
-        return _conv(x, block["w1"], block["b1"], block["dilation"], post="relu")
+        return _conv(x, block["w1"], block["b1_float32"], block["dilation"], post="relu")
     if x.is_cuda and torch.version.hip is None and torch.backends.cudnn.is_available() and torch.backends.cudnn.enabled:
         return torch.cudnn_convolution_relu(x, block["w1"], block["b1"], (1, 1), (0, 0), (1, block["dilation"]), 1)
     return F.conv2d(x, block["w1"], block["b1"], dilation=(1, block["dilation"])).relu_()
@@ -122,21 +125,29 @@ class FastNetwork(nn.Module):
         for block in net.resblocks:
             scale1, shift1 = _bn_affine(block.bn1)
             scale2, shift2 = _bn_affine(block.bn2)
-            w1 = block.conv1.weight.double() * scale2[:, None, None]
+            # ReLU(s x + h) = |s| ReLU(sign(s) x + h / |s|): BatchNorm-1's scale moves into the first
+            # convolution's input channels, so in half precision it is not rounded on its own (the
+            # largest source of bfloat16 error, measured) and BatchNorm-1 keeps an exact +-1 weight
+            magnitude = torch.where(scale1 == 0, 1.0, scale1.abs())
+            sign1, shift1 = scale1 / magnitude, shift1 / magnitude
+            w1 = block.conv1.weight.double() * scale2[:, None, None] * magnitude[None, :, None]
             b1 = block.conv1.bias.double() * scale2 + shift2
             tensors = {
-                "scale1": scale1.view(1, -1, 1, 1),
+                "scale1": sign1.view(1, -1, 1, 1),
                 "shift1": shift1.view(1, -1, 1, 1),
-                "bn1_weight": scale1.view(-1, 1, 1, 1),  # BatchNorm-1 as a depthwise 1x1 convolution
+                "bn1_weight": sign1.view(-1, 1, 1, 1),  # BatchNorm-1 as a depthwise 1x1 convolution
                 "bn1_bias": shift1,
                 "w1": w1.unsqueeze(2),
                 "b1": b1,
+                "b1_float32": b1,
                 "w2": as_2d(block.conv2.weight),
                 "b2": block.conv2.bias.detach(),
             }
             entry = {}
             for key, value in tensors.items():
-                param = nn.Parameter(value.detach().to(dtype).contiguous(), requires_grad=False)
+                exact = key in ONEDNN_FLOAT32_BIASES
+                param = nn.Parameter(value.detach().to(torch.float32 if exact else dtype).contiguous(),
+                                     requires_grad=False)
                 params.append(param)
                 entry[key] = param
             entry["dilation"] = block.conv1.dilation[0]
@@ -190,7 +201,7 @@ class FastNetwork(nn.Module):
         out_len = x.shape[-1] - 2 * self.flank
         total = self._input_tap(x, weights, bias)[0]
         x = x.to(self.compute_dtype).unsqueeze(2).contiguous(memory_format=torch.channels_last)
-        stream = _conv(x, self.w_in, self.b_in)
+        stream = self.input_conv(x)
         half = self.compute_dtype != torch.float32
         buffer = torch.empty(min(TAP_ROWS, out_len), stream.shape[1], device=stream.device) if half else None
         tap = 1
@@ -209,7 +220,7 @@ class FastNetwork(nn.Module):
         out_len = x.shape[-1] - 2 * self.flank
         total = self._input_tap(x, weights, bias)
         x = x.to(self.compute_dtype).unsqueeze(2).contiguous(memory_format=torch.channels_last)
-        conv = F.conv2d(x, self.w_in, self.b_in)
+        conv = self.input_conv(x)
         tap = 1
         for n, block in enumerate(self.blocks, start=1):
             act = conv_relu(bn_relu(conv, block), block)
@@ -219,6 +230,13 @@ class FastNetwork(nn.Module):
                 total += torch.matmul(self._centre(conv, out_len).transpose(1, 2).float(), weights[tap])
                 tap += 1
         return total
+
+    def input_conv(self, x: torch.Tensor) -> torch.Tensor:
+        """The input convolution of one-hot (batch, 4, 1, L) in the compute dtype, channels-last (on
+        oneDNN with its float32 bias: exact until the output's rounding)."""
+        if _on_onednn(x):
+            return _conv(x, self.w_in, self.b_in_rows)
+        return F.conv2d(x, self.w_in, self.b_in)
 
     def _input_tap(self, x: torch.Tensor, weights: list[torch.Tensor], bias: torch.Tensor) -> torch.Tensor:
         """``bias + tap_0 @ weights[0]`` for a one-hot (batch, 4, L) -> (batch, L - context, columns)."""
