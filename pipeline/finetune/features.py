@@ -20,7 +20,7 @@ import torch
 from ..genome.encode import one_hot, reverse_complement_onehot
 from ..genome.fasta import Reference
 from ..model.ensemble import Ensemble
-from ..model.head import ensemble_scores, hidden_representation
+from ..model.head import ensemble_scores, windowed_features
 from ..precompute.tiling import make_tiles
 
 CACHE_VERSION = 1
@@ -71,10 +71,7 @@ def segment_features(ensemble: Ensemble, onehot: np.ndarray, strand: str) -> tup
     channels = len(ensemble.runners) * ensemble.config.hidden
     features = np.empty((n_out, channels), dtype=np.float32)
     scores = np.empty((n_out, ensemble.config.n_channels), dtype=np.float32)
-    for lo in range(0, n_out, ensemble.window):
-        hi = min(lo + ensemble.window, n_out)
-        x = torch.from_numpy(np.ascontiguousarray(onehot[lo : hi + ensemble.context])).T[None].to(ensemble.device)
-        hidden = hidden_representation(ensemble, x)
+    for lo, hi, hidden in windowed_features(ensemble, onehot):
         features[lo:hi] = hidden[0].T.cpu().numpy()
         scores[lo:hi] = ensemble_scores(ensemble, hidden)[0].T.cpu().numpy()
     if strand == "-":

@@ -68,7 +68,5 @@ class Reference:
         return "N" * (min(lo, end) - start) + inner + "N" * (end - max(hi, start))
 
     def digest(self) -> str:
-        """SHA-256 of the FASTA file's bytes: identifies the reference a store was made from (hashed once)."""
-        if "_digest" not in self.__dict__:
-            self._digest = sha256_file(self.path)
-        return self._digest
+        """SHA-256 of the FASTA file's bytes: identifies the reference a store was made from."""
+        return sha256_file(self.path)

@@ -14,14 +14,13 @@ import shutil
 import tempfile
 import urllib.request
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import torch
 from platformdirs import user_data_path
 
 from ..errors import WeightsError
-from ..genome.digest import sha256_file as sha256_of
+from ..genome.digest import sha256_file
 from .config import ModelConfig
 from .network import Pangolin
 
@@ -128,12 +127,6 @@ def resolve_weights(explicit: str | os.PathLike | None = None, configured: str |
     return locate_weights(explicit, configured).path
 
 
-@lru_cache(maxsize=None)
-def _digest(real_path: Path, mtime_ns: int, size: int) -> str:
-    """SHA-256 of one version of a file (keyed by its real path, so links to it share the work)."""
-    return sha256_of(real_path)
-
-
 def verify_checkpoint(directory: Path, name: str) -> str:
     """Check one checkpoint exists and matches its known SHA-256; return the digest.
 
@@ -144,8 +137,7 @@ def verify_checkpoint(directory: Path, name: str) -> str:
     path = directory / name
     if not path.is_file():
         raise WeightsError(f"checkpoint {name} is missing from weights directory {directory}")
-    stat = path.stat()
-    digest = _digest(path.resolve(), stat.st_mtime_ns, stat.st_size)
+    digest = sha256_file(path)
     if digest != SHA256[name]:
         raise WeightsError(
             f"checkpoint {path} fails its SHA-256 check (got {digest[:12]}..., expected "
@@ -191,7 +183,7 @@ def fetch_weights(dest: Path, source: str = OFFICIAL_URL, timeout: float = 60.0)
         paths = []
         for name, expected in SHA256.items():
             target = dest / name
-            if not (target.is_file() and sha256_of(target) == expected):
+            if not (target.is_file() and sha256_file(target) == expected):
                 origin = str(local / name) if local is not None else f"{source.rstrip('/')}/{name}"
                 _download(origin, target, expected, timeout)
                 written.append(target)
@@ -223,7 +215,7 @@ def _download(origin: str, target: Path, expected: str, timeout: float) -> None:
             if isinstance(err, OSError):
                 raise WeightsError(f"could not download {origin}: {err}") from None
             raise
-    if sha256_of(Path(tmp.name)) != expected:
+    if sha256_file(Path(tmp.name)) != expected:
         os.unlink(tmp.name)
         raise WeightsError(f"{origin} does not match the official SHA-256 of {target.name}; not saved")
     os.replace(tmp.name, target)

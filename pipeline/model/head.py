@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -49,6 +50,17 @@ def hidden_representation(ensemble: Ensemble, x: torch.Tensor) -> torch.Tensor:
         inp = x if isinstance(runner, FastNetwork) else x.to(runner.compute_dtype)
         features.append(trunk(inp).float())
     return torch.cat(features, dim=1)
+
+
+def windowed_features(ensemble: Ensemble, onehot: np.ndarray) -> Iterator[tuple[int, int, torch.Tensor]]:
+    """The hidden representation of a (L, 4) one-hot in the ensemble's windows (equal widths: no short
+    last window paying the full context): ``(lo, hi, features (1, channels, hi - lo))`` for outputs [lo, hi)."""
+    n_out = onehot.shape[0] - ensemble.context
+    width = split_windows(n_out, ensemble.window)[1]
+    for lo in range(0, n_out, width):
+        hi = min(lo + width, n_out)
+        x = torch.from_numpy(np.ascontiguousarray(onehot[lo : hi + ensemble.context])).T[None]
+        yield lo, hi, hidden_representation(ensemble, x.to(ensemble.device))
 
 
 @torch.no_grad()
@@ -254,11 +266,7 @@ def score_heads(heads: list[FinetunedHead], onehot: np.ndarray, strand: str = "+
         n_out = onehot.shape[0] - ensemble.context
         for k in group:
             outs[k] = np.empty((n_out, len(heads[k].columns)), dtype=np.float32)
-        width = split_windows(n_out, ensemble.window)[1]  # the ensemble's windows: no short last one
-        for lo in range(0, n_out, width):
-            hi = min(lo + width, n_out)
-            x = torch.from_numpy(np.ascontiguousarray(onehot[lo : hi + ensemble.context])).T[None]
-            features = hidden_representation(ensemble, x.to(ensemble.device))
+        for lo, hi, features in windowed_features(ensemble, onehot):
             for k in group:
                 outs[k][lo:hi] = heads[k].head.predict(features)[0].T.cpu().numpy()
     return [out[::-1].copy() if strand == "-" else out for out in outs]
