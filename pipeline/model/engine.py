@@ -5,7 +5,8 @@ official tools use. ``fast`` computes exactly the same function with less work a
 
 - valid (unpadded) convolutions: each layer computes only the positions later layers need;
 - the BatchNorm after each block's first convolution is folded into that convolution (exact
-  algebra; the BN before it acts on the residual stream and cannot be folded);
+  algebra), and so is the scale of the BatchNorm before it (ReLU(s x + h) = |s| ReLU(sign(s) x +
+  h/|s|)); its shift acts on the residual stream before a ReLU and stays a pass of its own;
 - the skip path (1x1 convolutions) and the heads are matmuls at the output positions only, each tap
   consumed as soon as it is made; the first tap, linear in the one-hot input, is taken from it;
 - convolutions run as conv2d over (batch, channels, 1, length) in channels-last layout, which
