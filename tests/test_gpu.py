@@ -13,12 +13,11 @@ from pipeline.precompute.driver import run
 
 from .conftest import two_gene_config
 from .model.test_cone import check_substitutions, heart_networks
-from .model.test_golden import WINDOWS, golden_ensemble
+from .model.test_golden import HALF_TOLERANCE, WINDOWS, golden_ensemble
 from .variants.test_golden_cli import check_against_official
 
 pytestmark = [pytest.mark.gpu,
               pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")]
-HALF_TOLERANCE = 0.02  # README: bfloat16 / float16 against float32
 
 
 @pytest.mark.parametrize("dtype,tolerance", [("float32", 1e-5), ("bfloat16", HALF_TOLERANCE),
