@@ -16,27 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from ..model.config import ModelConfig
-
-# CPU flags (Linux /proc/cpuinfo names) that give native bfloat16 arithmetic to oneDNN
-BF16_FLAGS = ("avx512_bf16", "amx_bf16", "amx_tile")
-
-
-def cpu_flags() -> set[str]:
-    """The CPU's feature flags from /proc/cpuinfo (empty where there is none, e.g. macOS)."""
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return set()
-    for line in text.splitlines():
-        if line.startswith("flags"):
-            return set(line.split(":", 1)[1].split())
-    return set()
-
-
-def native_bf16(flags: set[str] | None = None) -> list[str]:
-    """The native bfloat16 features this CPU has (AVX512_BF16, AMX); empty: bfloat16 is emulated."""
-    flags = cpu_flags() if flags is None else flags
-    return [f for f in BF16_FLAGS if f in flags]
+from ..model.cpu import ISA_CAPS, native_bf16
 
 
 def cpu_model() -> str:
@@ -67,6 +47,9 @@ def describe_machine(device: str) -> list[str]:
         native = f"native ({', '.join(bf16)})" if bf16 else "emulated (no AVX512_BF16 or AMX)"
         lines = [f"machine: {cpu_model()}, {owned_cores()} cores owned, {torch.get_num_threads()} torch threads, "
                  f"{torch.backends.cpu.get_cpu_capability()}; bfloat16: {native}"]
+        capped = [f"{name}={os.environ[name]}" for name in ISA_CAPS if os.environ.get(name)]
+        if capped:  # a smaller machine class emulated on this one: its kernels, not this CPU's best
+            lines[0] += f"; capped by {', '.join(capped)}"
     return lines + [f"load average (1 min) at start: {load_average():.2f}"]
 
 

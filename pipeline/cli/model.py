@@ -82,8 +82,8 @@ def bench(
                                          help="FASTA to take real sequence from")] = None,
     region: Annotated[str, Opt(help="region scored by the fast engines")] = "chr22:32,040,001-32,150,000",
     reference_bases: Annotated[int, Opt(help="bases scored by the reference engine (slow)")] = 10_000,
-    dtype: Annotated[Optional[list[str]], Opt("--dtype", show_default="float32 and bfloat16 (and float16 on GPU)",
-                                              help="dtypes to measure (repeatable)")] = None,
+    dtype: Annotated[Optional[list[str]], Opt("--dtype", help="dtypes to measure (repeatable)",
+                                              show_default="float32, bfloat16 if oneDNN has it, float16 (GPU)")] = None,
     device: Annotated[str, Opt(help="cpu or cuda")] = "cpu",
     repeats: Annotated[int, Opt(help="timed runs per configuration; the best is reported")] = 2,
     window: Annotated[Optional[list[int]], Opt("--window", metavar="N", show_default="none",
@@ -110,6 +110,7 @@ def bench(
     from ..bench.kernel import describe_machine
     from ..genome.fasta import Reference
     from ..genome.regions import parse_region
+    from ..model.cpu import onednn_bf16
     from ..model.ensemble import resolve_device
 
     parsed = parse_region(region)
@@ -135,7 +136,8 @@ def bench(
         raise typer.BadParameter("must be >= 1", param_hint="--repeats")
     seq = Reference(fasta or inputs.chr22_fasta).fetch(parsed.chrom, parsed.start - 5000,
                                                        (parsed.end or parsed.start + 1) + 5000)
-    default = ("float32", "bfloat16") if device == "cpu" else ("float32", "bfloat16", "float16")
+    default = ("float32", "bfloat16", "float16") if device != "cpu" else (
+        ("float32", "bfloat16") if onednn_bf16() else ("float32",))
     machine = describe_machine(str(resolve_device(device)))
     results, notes = run_bench(seq, reference_bases, weights, device, tuple(dtype or default), repeats,
                                tuple(window or ()), cone, tuple(batch or ()))

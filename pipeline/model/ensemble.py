@@ -9,6 +9,7 @@ i = 2t + 1 replicates (the checkpoints selected for usage).
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -18,6 +19,7 @@ import torch
 from ..errors import ConfigError, SequenceError
 from ..genome.encode import one_hot, reverse_complement_onehot
 from ..genome.regions import check_strand
+from . import cpu
 from .allocator import keep_freed_memory
 from .checkpoints import checkpoint_name, load_network, resolve_weights, verify_checkpoint
 from .config import ModelConfig
@@ -300,6 +302,12 @@ def load_ensemble(
     torch_device = resolve_device(device)
     if dtype == "float16" and torch_device.type == "cpu":
         raise ConfigError("dtype float16 is for GPUs; on CPU use bfloat16 or float32")
+    if dtype == "bfloat16" and torch_device.type == "cpu":
+        if not cpu.onednn_bf16():
+            raise ConfigError("dtype bfloat16: oneDNN has no bfloat16 convolutions on this CPU (they need AVX-512 "
+                              "BW/VL/DQ or AVX-NE-CONVERT); use float32")
+        if not cpu.amx_for_bf16():
+            warnings.warn(cpu.BF16_WITHOUT_AMX, stacklevel=2)
     members = ensemble_members(ensemble, config)
     if torch_device.type == "cuda":
         # cuDNN runs float32 convolutions in TF32 (10-bit mantissa) unless told not to: float32 must

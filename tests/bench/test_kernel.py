@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import torch
 
-from pipeline.bench.kernel import conv_kernel_rate, describe_machine, native_bf16
+from pipeline.bench.kernel import conv_kernel_rate, describe_machine
 from pipeline.model.config import ModelConfig, Stage
-
-
-def test_native_bf16_from_flags():
-    assert native_bf16({"avx2", "fma"}) == []
-    assert native_bf16({"avx512f", "avx512_bf16", "amx_bf16", "amx_tile"}) == ["avx512_bf16", "amx_bf16", "amx_tile"]
 
 
 def test_describe_machine_names_bf16_and_load():
     lines = describe_machine("cpu")
     assert "bfloat16: " in lines[0] and ("native" in lines[0] or "emulated" in lines[0])
     assert lines[-1].startswith("load average (1 min)")
+
+
+def test_describe_machine_says_when_instruction_sets_are_capped(monkeypatch):
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
+    assert describe_machine("cpu")[0].endswith("capped by ONEDNN_MAX_CPU_ISA=AVX2")
 
 
 def test_conv_kernel_rate_counts_flops_of_the_network_shapes():

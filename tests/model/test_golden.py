@@ -8,6 +8,7 @@ import torch
 
 from pipeline.genome.encode import one_hot
 from pipeline.model.checkpoints import checkpoint_name, load_network
+from pipeline.model.cpu import onednn_bf16
 from pipeline.model.engine import build_runner
 
 TOL = 1e-5
@@ -61,17 +62,20 @@ def test_ensembles_match_golden(golden, get_ensemble, ensemble, engine):
         assert np.abs(scores - expected).max() <= TOL, name
 
 
+@pytest.mark.skipif(not onednn_bf16(), reason="oneDNN has no bfloat16 on this CPU")
+@pytest.mark.filterwarnings("ignore:bfloat16 on this CPU runs without AMX")  # slow there, still correct
 def test_bfloat16_stays_within_its_tolerance(golden, get_ensemble):
-    """bfloat16 (native or emulated by oneDNN) against the official float32 outputs, over the golden
-    windows: within the documented 0.02, and closer than the official module run in bfloat16 as it is
-    (measured 0.0056 against 0.0139: the fast engine folds BatchNorm-1's scale and keeps biases float32)."""
+    """bfloat16 (native or emulated by oneDNN) against the official float32 outputs, on the two real
+    golden windows (one per strand): within the documented 0.02, and closer than the official module
+    run in bfloat16 as it is (measured 0.0056 against 0.0104: the fast engine folds BatchNorm-1's
+    scale into the next convolution and keeps oneDNN's biases float32)."""
     diffs = {}
     for engine in ("fast", "reference"):
         ens = get_ensemble("official", engine, "bfloat16")
         diffs[engine] = max(
             np.abs(ens.score_sequence(golden[name]["seq"], golden[name]["strand"])
                    - golden_ensemble(golden[name]["outputs"], "official")).max()
-            for name in WINDOWS)
+            for name in WINDOWS if name.startswith("chr22"))
     assert diffs["fast"] <= HALF_TOLERANCE and diffs["fast"] < diffs["reference"], diffs
 
 
