@@ -71,6 +71,16 @@ def test_run_rejects(case, monkeypatch, capsys, tmp_path):
     expect_error(monkeypatch, capsys, pattern, *run_args(tmp_path, **overrides))
 
 
+@pytest.mark.parametrize("cluster", ["none", "local"])
+def test_bfloat16_where_onednn_lacks_it_is_refused_before_any_work(cluster, monkeypatch, capsys, tmp_path):
+    from pipeline.model import cpu
+
+    monkeypatch.setattr(cpu, "onednn_bf16", lambda: False)  # an AVX2-only CPU
+    expect_error(monkeypatch, capsys, "no bfloat16 convolutions on this CPU",
+                 *run_args(tmp_path, **{"--dtype": "bfloat16", "--cluster": cluster}))
+    assert not (tmp_path / "s.zarr").exists()
+
+
 def test_annotation_contigs_absent_from_fasta(monkeypatch, capsys, tmp_path):
     gtf = tmp_path / "other.gtf"
     gtf.write_text(GTF.read_text().replace("chr22\t", "chrZZ\t"))

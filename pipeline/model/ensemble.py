@@ -259,6 +259,19 @@ def resolve_device(device: str) -> torch.device:
     return torch_device
 
 
+def check_compute(dtype: str, device: str) -> torch.device:
+    """The torch device, if this machine can compute in ``dtype`` on it; else a one-line `ConfigError`."""
+    if dtype not in DTYPES:
+        raise ConfigError(f"dtype must be one of {', '.join(DTYPES)}; got {dtype!r}")
+    torch_device = resolve_device(device)
+    if dtype == "float16" and torch_device.type == "cpu":
+        raise ConfigError("dtype float16 is for GPUs; on CPU use bfloat16 or float32")
+    if dtype == "bfloat16" and torch_device.type == "cpu" and not cpu.onednn_bf16():
+        raise ConfigError("dtype bfloat16: oneDNN has no bfloat16 convolutions on this CPU (they need AVX-512 "
+                          "BW/VL/DQ or AVX-NE-CONVERT); use float32")
+    return torch_device
+
+
 def load_ensemble(
     ensemble: str = "official",
     weights: str | os.PathLike | None = None,
@@ -297,17 +310,9 @@ def load_ensemble(
     config = config or ModelConfig()
     if engine not in ENGINES:
         raise ConfigError(f"engine must be one of {', '.join(ENGINES)}; got {engine!r}")
-    if dtype not in DTYPES:
-        raise ConfigError(f"dtype must be one of {', '.join(DTYPES)}; got {dtype!r}")
-    torch_device = resolve_device(device)
-    if dtype == "float16" and torch_device.type == "cpu":
-        raise ConfigError("dtype float16 is for GPUs; on CPU use bfloat16 or float32")
-    if dtype == "bfloat16" and torch_device.type == "cpu":
-        if not cpu.onednn_bf16():
-            raise ConfigError("dtype bfloat16: oneDNN has no bfloat16 convolutions on this CPU (they need AVX-512 "
-                              "BW/VL/DQ or AVX-NE-CONVERT); use float32")
-        if not cpu.amx_for_bf16():
-            warnings.warn(cpu.BF16_WITHOUT_AMX, stacklevel=2)
+    torch_device = check_compute(dtype, device)
+    if dtype == "bfloat16" and torch_device.type == "cpu" and not cpu.amx_for_bf16():
+        warnings.warn(cpu.BF16_WITHOUT_AMX, stacklevel=2)
     members = ensemble_members(ensemble, config)
     if torch_device.type == "cuda":
         # cuDNN runs float32 convolutions in TF32 (10-bit mantissa) unless told not to: float32 must
