@@ -74,7 +74,7 @@ def _within_sequence(genes: pd.DataFrame, lengths: dict[str, int]) -> pd.DataFra
 def model_spec(config: RunConfig) -> ModelSpec:
     """The run's ensemble, with weights resolved in the documented order (flag, environment, config file)."""
     weights = resolve_weights(config.weights_flag, config.weights)
-    if config.cluster in ("none", "local"):  # workers on this machine: refuse here what they would refuse
+    if config.cluster in ("none", "local", "cuda"):  # workers on this machine: refuse here what they would
         check_compute(config.dtype, config.device)
     return ModelSpec(str(weights.absolute()), config.ensemble, config.engine, config.dtype, config.device,
                      config.memory_gb, config.threads_per_worker)
