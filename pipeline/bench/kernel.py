@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from ..model.config import ModelConfig
-from ..model.cpu import ISA_CAPS, native_bf16
+from ..model.cpu import ISA_CAPS, native_bf16, onednn_bf16
 
 
 def cpu_model() -> str:
@@ -45,6 +45,8 @@ def describe_machine(device: str) -> list[str]:
     else:
         bf16 = native_bf16()
         native = f"native ({', '.join(bf16)})" if bf16 else "emulated (no AVX512_BF16 or AMX)"
+        if not onednn_bf16():
+            native = "unsupported (oneDNN has no bfloat16 convolutions here)"
         lines = [f"machine: {cpu_model()}, {owned_cores()} cores owned, {torch.get_num_threads()} torch threads, "
                  f"{torch.backends.cpu.get_cpu_capability()}; bfloat16: {native}"]
         capped = [f"{name}={os.environ[name]}" for name in ISA_CAPS if os.environ.get(name)]

@@ -5,8 +5,9 @@ official tools use. ``fast`` computes exactly the same function with less work a
 
 - valid (unpadded) convolutions: each layer computes only the positions later layers need;
 - the BatchNorm after each block's first convolution is folded into that convolution (exact
-  algebra), and so is the scale of the BatchNorm before it (ReLU(s x + h) = |s| ReLU(sign(s) x +
-  h/|s|)); its shift acts on the residual stream before a ReLU and stays a pass of its own;
+  algebra), and in bfloat16 so is the scale of the BatchNorm before it (ReLU(s x + h) = |s|
+  ReLU(sign(s) x + h/|s|)); its shift acts on the residual stream before a ReLU and stays a pass
+  of its own;
 - the skip path (1x1 convolutions) and the heads are matmuls at the output positions only, each tap
   consumed as soon as it is made; the first tap, linear in the one-hot input, is taken from it;
 - convolutions run as conv2d over (batch, channels, 1, length) in channels-last layout, which
@@ -126,10 +127,12 @@ class FastNetwork(nn.Module):
         for block in net.resblocks:
             scale1, shift1 = _bn_affine(block.bn1)
             scale2, shift2 = _bn_affine(block.bn2)
-            # ReLU(s x + h) = |s| ReLU(sign(s) x + h / |s|): BatchNorm-1's scale moves into the first
-            # convolution's input channels, so in half precision it is not rounded on its own (the
-            # largest source of bfloat16 error, measured) and BatchNorm-1 keeps an exact +-1 weight
-            magnitude = torch.where(scale1 == 0, 1.0, scale1.abs())
+            # In bfloat16, ReLU(s x + h) = |s| ReLU(sign(s) x + h / |s|): BatchNorm-1's scale moves into
+            # the first convolution's input channels, so it is not rounded on its own (the largest source
+            # of bfloat16 error, measured) and BatchNorm-1 keeps an exact +-1 weight. Not in float16,
+            # whose range h / |s| could leave, nor in float32, which keeps the official arithmetic.
+            fold = dtype == torch.bfloat16 and bool((scale1 != 0).all())
+            magnitude = scale1.abs() if fold else torch.ones_like(scale1)
             sign1, shift1 = scale1 / magnitude, shift1 / magnitude
             w1 = block.conv1.weight.double() * scale2[:, None, None] * magnitude[None, :, None]
             b1 = block.conv1.bias.double() * scale2 + shift2

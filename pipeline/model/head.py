@@ -56,6 +56,8 @@ def windowed_features(ensemble: Ensemble, onehot: np.ndarray) -> Iterator[tuple[
     """The hidden representation of a (L, 4) one-hot in the ensemble's windows (equal widths: no short
     last window paying the full context): ``(lo, hi, features (1, channels, hi - lo))`` for outputs [lo, hi)."""
     n_out = onehot.shape[0] - ensemble.context
+    if n_out <= 0:
+        return
     width = split_windows(n_out, ensemble.window)[1]
     for lo in range(0, n_out, width):
         hi = min(lo + width, n_out)

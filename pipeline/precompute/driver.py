@@ -16,6 +16,7 @@ from typing import Any
 
 from ..config import RunConfig
 from ..errors import StoreError
+from ..model.ensemble import check_compute
 from ..model.spec import default_threads
 from ..store.consolidated import consolidate
 from ..store.identity import StoreIdentity
@@ -125,6 +126,8 @@ def run_plan(plan: Plan, out: Path, execution: Execution, overwrite: bool = Fals
              on_plan: Callable[[list[Tile], dict], None] | None = None) -> dict:
     """Run (or resume) a plan; return the store's status with throughput figures."""
     check_target(out)
+    if execution.cluster in ("none", "local", "cuda"):  # workers on this machine: refuse now what they would
+        check_compute(plan.job.model.dtype, plan.job.model.device)
     summaries: list[dict] = []
     with StoreLock(out):
         manifest = prepare_store(plan, out, overwrite)

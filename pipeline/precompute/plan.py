@@ -17,7 +17,6 @@ from ..genome.digest import sha256_file
 from ..genome.fasta import Reference
 from ..model.checkpoints import resolve_weights
 from ..model.config import ModelConfig
-from ..model.ensemble import check_compute
 from ..model.spec import ModelSpec
 from ..store.identity import StoreIdentity
 from ..store.layout import FORMAT_VERSION, create_store
@@ -74,8 +73,6 @@ def _within_sequence(genes: pd.DataFrame, lengths: dict[str, int]) -> pd.DataFra
 def model_spec(config: RunConfig) -> ModelSpec:
     """The run's ensemble, with weights resolved in the documented order (flag, environment, config file)."""
     weights = resolve_weights(config.weights_flag, config.weights)
-    if config.cluster in ("none", "local", "cuda"):  # workers on this machine: refuse here what they would
-        check_compute(config.dtype, config.device)
     return ModelSpec(str(weights.absolute()), config.ensemble, config.engine, config.dtype, config.device,
                      config.memory_gb, config.threads_per_worker)
 
