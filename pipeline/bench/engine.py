@@ -19,7 +19,7 @@ import torch
 from ..genome.encode import one_hot, reverse_complement_onehot
 from ..model import load_ensemble
 from ..model.config import ModelConfig
-from ..model.cost import cone_macs, cone_widths, fast_window_macs, scoring_macs, split_windows
+from ..model.cost import cone_macs, cone_widest_input, fast_window_macs, scoring_macs, split_windows
 from ..model.ensemble import cone_chunk
 from .kernel import conv_kernel_rate, load_average
 
@@ -115,11 +115,9 @@ def time_cone(dtype: str, seq: str, weights: str | None, device: str, repeats: i
     groups = [(starts, patches)]
     ensemble.score_substitutions(region, groups, d)  # warm-up
     # the kernel at the cone passes' own shape: a pass's substitutions x the widest window they convolve
-    widest = max(1 + 2 * (max(first, second) + dilation * (kernel - 1) // 2)
-                 for (kernel, dilation), (first, second) in zip(config.block_specs, cone_widths(config, d)))
     per_pass = min(n_variants, cone_chunk(ensemble.device))
     timing, _ = _best(lambda: ensemble.score_substitutions(region, groups, d), repeats, getattr(torch, dtype), device,
-                      widest, per_pass)
+                      cone_widest_input(config, d), per_pass)
     per_net = fast_window_macs(config, len(region) - config.context) + n_variants * cone_macs(config, 1, d)
     return Result("cone", dtype, d, per_pass, n_variants, timing.seconds, len(ensemble.runners) * per_net,
                   timing.kernel, timing.cpu_seconds, timing.kernel_cpu, unit="SNV/s")

@@ -44,9 +44,12 @@ def describe_machine(device: str) -> list[str]:
                  f"CPU side {torch.get_num_threads()} threads"]
     else:
         bf16 = native_bf16()
-        native = f"native ({', '.join(bf16)})" if bf16 else "emulated (no AVX512_BF16 or AMX)"
         if not onednn_bf16():
             native = "unsupported (oneDNN has no bfloat16 convolutions here)"
+        elif bf16:
+            native = f"native ({', '.join(bf16)})"
+        else:
+            native = "emulated (no AVX512_BF16 or AMX)"
         lines = [f"machine: {cpu_model()}, {owned_cores()} cores owned, {torch.get_num_threads()} torch threads, "
                  f"{torch.backends.cpu.get_cpu_capability()}; bfloat16: {native}"]
         capped = [f"{name}={os.environ[name]}" for name in ISA_CAPS if os.environ.get(name)]

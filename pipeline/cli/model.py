@@ -136,8 +136,9 @@ def bench(
         raise typer.BadParameter("must be >= 1", param_hint="--repeats")
     seq = Reference(fasta or inputs.chr22_fasta).fetch(parsed.chrom, parsed.start - 5000,
                                                        (parsed.end or parsed.start + 1) + 5000)
-    default = ("float32", "bfloat16", "float16") if device != "cpu" else (
-        ("float32", "bfloat16") if onednn_bf16() else ("float32",))
+    default = ["float32", "bfloat16"] if device != "cpu" or onednn_bf16() else ["float32"]
+    if device != "cpu":
+        default.append("float16")
     machine = describe_machine(str(resolve_device(device)))
     results, notes = run_bench(seq, reference_bases, weights, device, tuple(dtype or default), repeats,
                                tuple(window or ()), cone, tuple(batch or ()))

@@ -71,6 +71,13 @@ def cone_widths(config: ModelConfig, d: int) -> list[tuple[int, int]]:
     return widths
 
 
+def cone_widest_input(config: ModelConfig, d: int) -> int:
+    """The widest input window a cone pass convolves for a one-base substitution (the shape at which
+    its convolution kernel is measured)."""
+    return max(1 + 2 * (max(first, second) + dilation * (kernel - 1) // 2)
+               for (kernel, dilation), (first, second) in zip(config.block_specs, cone_widths(config, d)))
+
+
 def cone_macs(config: ModelConfig, m: int, d: int) -> int:
     """MACs of one network's cone-of-influence pass for one substitution of ``m`` bases
     (outputs within ``d`` of it), on top of a shared reference pass."""
