@@ -16,6 +16,7 @@ install: $(BIN)/.installed
 
 run: $(BIN)/.installed  ## precompute the built-in example (GRCh38 chr22 region) into example.zarr
 	$(BIN)/pangolin-pipeline run --config conf/example.yaml
+	@echo "next: source $(BIN)/activate, then the README's commands (pangolin-pipeline query example.zarr SLC5A1 ...)"
 
 test: $(BIN)/.installed  ## the test suite (real weights and data from ../shared)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
