@@ -311,8 +311,8 @@ def load_ensemble(
     if engine not in ENGINES:
         raise ConfigError(f"engine must be one of {', '.join(ENGINES)}; got {engine!r}")
     torch_device = check_compute(dtype, device)
-    if dtype == "bfloat16" and torch_device.type == "cpu" and not cpu.amx_for_bf16():
-        warnings.warn(cpu.BF16_WITHOUT_AMX, stacklevel=2)
+    if dtype == "bfloat16" and torch_device.type == "cpu" and (slow := cpu.bf16_slow_warning(cpu.bf16_speedup())):
+        warnings.warn(slow, stacklevel=2)
     members = ensemble_members(ensemble, config)
     if torch_device.type == "cuda":
         # cuDNN runs float32 convolutions in TF32 (10-bit mantissa) unless told not to: float32 must
