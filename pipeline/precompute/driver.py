@@ -57,7 +57,7 @@ def check_target(out: Path) -> None:
     if out.is_dir() and not (out / "zarr.json").exists() and any(p.name != "_tiles" for p in out.iterdir()):
         raise StoreError(f"--out {out} exists and is not a Pangolin store; choose a new path")
     if (out / "zarr.json").exists():
-        read_identity(out)
+        read_identity(out, unfinished_ok=True)  # ours, so a run may clear and re-create it (prepare_store)
 
 
 def clear_store(out: Path) -> None:
@@ -70,10 +70,16 @@ def clear_store(out: Path) -> None:
 
 
 def prepare_store(plan: Plan, out: Path, overwrite: bool = False) -> Manifest:
-    """Create the store, or check that an existing one was made with the same settings (resume)."""
-    if overwrite:
+    """Create the store, or check that an existing one was made with the same settings (resume).
+
+    Creation is all-or-nothing by a mark written last: the tile manifest's ``done`` array
+    (`Manifest.initialised`). A store without it was left by an init that failed or was killed; it
+    holds no scores, so it is cleared and created again. (Building in a sibling folder and renaming it
+    into place would not do: the lock of this run already lives inside ``out``.)
+    """
+    if overwrite or not Manifest.initialised(out):
         clear_store(out)
-    if (out / "zarr.json").exists():
+    if Manifest.initialised(out):
         difference = StoreIdentity.from_attrs(read_identity(out)).difference(plan.identity)
         if difference:
             raise StoreError(f"store {out} was made with other settings ({difference}); use --overwrite to replace "
@@ -84,7 +90,7 @@ def prepare_store(plan: Plan, out: Path, overwrite: bool = False) -> Manifest:
         return manifest
     plan.create(out)
     manifest = Manifest(out)
-    manifest.write_tiles(plan.tiles)
+    manifest.write_tiles(plan.tiles)  # last: the mark that the store is whole
     return manifest
 
 

@@ -37,7 +37,8 @@ def snv_intervals(genes: pd.DataFrame, spec: str, lengths: dict[str, int]) -> di
         wanted = bodies
     elif match:
         flank = int(match.group(1) or 50)
-        wanted = {c: merge_intervals((max(s - flank, 0), min(e + flank, lengths[c]))
+        # exon bounds are numpy int64 arrays: int() here keeps them out of tiles, whose list is stored as JSON
+        wanted = {c: merge_intervals((max(int(s) - flank, 0), min(int(e) + flank, lengths[c]))
                                      for starts, ends in zip(g.exon_starts, g.exon_ends) for s, e in zip(starts, ends))
                   for c, g in genes.groupby("chrom")}
     else:

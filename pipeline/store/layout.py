@@ -29,6 +29,7 @@ from zarr.codecs import ZstdCodec
 
 from .. import __version__
 from ..errors import StoreError
+from .manifest import GROUP, Manifest, unfinished
 
 # 2: the chromosome axis is stored as `offset` (format 1: `position`, read transparently by the backend).
 FORMAT_VERSION = 2
@@ -82,10 +83,10 @@ def create_store(path: Path, identity: dict[str, Any], genes: pd.DataFrame, leng
     from ..model.config import TISSUES  # here, not at import: xarray imports this package for the backend
 
     tiling = identity["tiling"]
-    root = zarr.create_group(str(path), zarr_format=3, overwrite=False)
-    root.attrs.update({**identity, "software_version": __version__, "genes": genes_to_attrs(genes), "job": job,
-                       "inputs": inputs,
-                       "offset": OFFSET_NOTE})
+    # identity goes in with the group: zarr.json never exists without it (check_target tells stores by it)
+    root = zarr.create_group(str(path), zarr_format=3, overwrite=False, attributes={
+        **identity, "software_version": __version__, "genes": genes_to_attrs(genes), "job": job, "inputs": inputs,
+        "offset": OFFSET_NOTE})
     for chrom, length in lengths.items():
         group = root.create_group(chrom, attributes={"chrom": chrom, "length": length, "offset": OFFSET_NOTE})
         for name in VARIABLES:
@@ -112,11 +113,20 @@ def create_store(path: Path, identity: dict[str, Any], genes: pd.DataFrame, leng
             coord[:] = np.array(labels, dtype=object)
 
 
-def read_identity(path: Path) -> dict[str, Any]:
-    """The root attributes of a store; `StoreError` if ``path`` is not a store of this package."""
+def read_identity(path: Path, unfinished_ok: bool = False) -> dict[str, Any]:
+    """The root attributes of a store.
+
+    Raises:
+        StoreError: ``path`` is not a store of this package, or its creation did not complete (see
+            manifest.py) unless ``unfinished_ok`` (a run about to create it again).
+    """
     if not (path / "zarr.json").is_file():
+        if (path / GROUP).is_dir():  # the lock of the run that began creating it is there (see lock.py)
+            raise unfinished(path)
         raise StoreError(f"{path} is not a Zarr v3 store (no zarr.json)")
     attrs = json.loads((path / "zarr.json").read_text()).get("attributes", {})
     if "format_version" not in attrs:
         raise StoreError(f"{path} is a Zarr store but not a Pangolin splice-track store")
+    if not unfinished_ok and Manifest.creation_unfinished(path):
+        raise unfinished(path)
     return attrs

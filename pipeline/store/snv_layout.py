@@ -53,9 +53,10 @@ def create_snv_store(path: Path, identity: dict[str, Any], genes: pd.DataFrame, 
                      slots: int, job: dict[str, Any], inputs: dict[str, str]) -> None:
     """Write the metadata of an empty all-SNV store: groups, arrays, coordinate labels, attributes."""
     tiling, per_tissue = identity["tiling"], identity["settings"]["per_tissue"]
-    root = zarr.create_group(str(path), zarr_format=3, overwrite=False)
-    root.attrs.update({**identity, "software_version": __version__, "genes": genes_to_attrs(genes), "job": job,
-                       "inputs": inputs, "offset": OFFSET_NOTE})
+    # identity goes in with the group: zarr.json never exists without it (check_target tells stores by it)
+    root = zarr.create_group(str(path), zarr_format=3, overwrite=False, attributes={
+        **identity, "software_version": __version__, "genes": genes_to_attrs(genes), "job": job, "inputs": inputs,
+        "offset": OFFSET_NOTE})
     chunk, shard = tiling["chunk_size"], tiling["tile_size"]
 
     def array(group, name, tail: tuple[int, ...], dims: tuple[str, ...], dtype: str) -> None:

@@ -48,3 +48,9 @@ def test_regions_identity_and_refusal(tmp_path):
 def test_gene_slots_are_the_deepest_overlap():
     assert max_overlap(genes()) == 2
     assert max_overlap(genes().iloc[:1]) == 1
+
+
+def test_exon_intervals_are_plain_ints():
+    # exon bounds arrive as numpy int64; tiles made from them are stored as JSON, which has no int64
+    for spans in snv_intervals(genes(), "exons:5", LENGTHS).values():
+        assert all(type(v) is int for span in spans for v in span)
