@@ -41,6 +41,7 @@ SKIP_REASONS = {
     "unsupported_shape": "REF/ALT without A/C/G/T, symbolic, or neither SNV, MNV nor a 1-base-anchored indel",
     "deletion_too_long": "REF longer than 2 x distance",
     "unknown_contig": "contig not in the FASTA",
+    "outside_contig": "POS (or REF's last base) past the end of its contig in the FASTA",
     "ref_mismatch": "REF does not match the FASTA",
     "not_in_gene": "no annotated gene body contains the variant",
 }
@@ -177,6 +178,8 @@ class VariantScorer:
             chrom = self.reference.resolve(record.chrom)
         except ContigNotFound:
             return [], [(-1, "unknown_contig")]
+        if record.pos + max(len(record.ref), 1) - 1 > self.reference.lengths[chrom]:
+            return [], [(-1, "outside_contig")]  # not a REF mismatch: there is no base there to match
         d, ref = self.d, record.ref.upper()
         alleles, skipped = [], []
         context = None
