@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import sys
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from .errors import SequenceError
 from .genome.encode import count_ambiguous, one_hot
 from .genome.fasta import Reference
 from .genome.regions import Region, clip_to_contig
@@ -23,13 +25,19 @@ def predict_region(ensemble: Ensemble, reference: Reference, region: Region, str
     one column per output of a fine-tuned ``head`` (``p_donor``, ``p_acceptor`` or its usage targets).
 
     Context beyond the contig ends is read as N. Returns the table and warns (via the caller) of
-    non-ACGTN symbols through the ``ambiguous`` attribute of the frame. ``on_total(n)`` and
-    ``on_bases(k)`` report progress in bases.
+    non-ACGTN symbols through the ``ambiguous`` attribute of the frame. Warns (one line, with the
+    count) where some of the region is N. ``on_total(n)`` and ``on_bases(k)`` report progress in bases.
+
+    Raises
+    ------
+    SequenceError
+        If the region has no A, C, G or T at all (all N: its scores would describe no sequence).
     """
     chrom = reference.resolve(region.chrom)
     region = clip_to_contig(Region(chrom, region.start, region.end), reference.lengths[chrom])
     flank = ensemble.context // 2
     seq = reference.fetch(chrom, region.start - flank, region.end + flank)
+    check_known_bases(seq[flank : len(seq) - flank], region)
     if on_total:
         on_total(region.end - region.start)
     onehot = one_hot(seq)
@@ -42,6 +50,22 @@ def predict_region(ensemble: Ensemble, reference: Reference, region: Region, str
     table.insert(0, "chrom", chrom)
     table.attrs["ambiguous"] = count_ambiguous(seq)
     return table
+
+
+def check_known_bases(bases: str, region: Region) -> None:
+    """Refuse a region without a single A, C, G or T; warn (one line) of the N bases in one that has some.
+
+    Scores over unknown sequence are what the network says of nothing: ordinary-looking numbers that
+    describe no genome (FASTA gaps, the N stretches around a real slice).
+    """
+    known = int(one_hot(bases).sum())
+    unknown = len(bases) - known - count_ambiguous(bases)  # IUPAC codes have a warning of their own
+    if not known:
+        raise SequenceError(f"region {region} is all N (unknown sequence, {len(bases):,} bases): its scores would "
+                            f"mean nothing; choose a region with A, C, G or T")
+    if unknown:
+        warnings.warn(f"{unknown:,} of {len(bases):,} bases of {region} are N (unknown sequence): their scores "
+                      f"mean nothing", stacklevel=3)
 
 
 def write_prediction(table: pd.DataFrame, out: str | Path | None = None) -> None:

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pipeline.errors import SequenceError
 from pipeline.genome.encode import one_hot
 from pipeline.genome.fasta import Reference
 from pipeline.genome.regions import parse_region
@@ -46,3 +47,20 @@ def test_predict_cli_writes_a_plain_table(monkeypatch, capsys, weights_dir, tmp_
                     "--weights", weights_dir, "--out", tmp_path / "no" / "such" / "dir" / "x.tsv")
     assert code == 2 and err.strip() == f"error: --out {tmp_path}/no/such/dir/x.tsv: folder " \
         f"{tmp_path}/no/such/dir does not exist", err
+
+
+def test_predict_refuses_a_region_that_is_all_n(get_ensemble, monkeypatch, capsys, weights_dir):
+    # chr22 outside its real slice (32,000,001-32,300,000) is N: scores there would describe nothing
+    with pytest.raises(SequenceError, match=r"region chr22:1,000,001-1,000,100 is all N \(unknown sequence, 100 "):
+        predict_region(get_ensemble(), Reference(CHR22), parse_region("chr22:1,000,001-1,000,100"), "+")
+    code, err = cli(monkeypatch, capsys, "predict", "--fasta", CHR22, "--region", "chr22:1000001-1000100",
+                    "--weights", weights_dir)
+    assert code != 0 and err.strip().startswith("error: region chr22:1,000,001-1,000,100 is all N"), err
+    assert len(err.strip().splitlines()) == 1, err
+
+
+def test_predict_warns_of_n_bases_with_their_count(get_ensemble):
+    # the 50 bases before the real slice are N, the 30 after its start real
+    with pytest.warns(UserWarning, match=r"^50 of 80 bases of chr22:31,999,951-32,000,030 are N \(unknown sequence\)"):
+        table = predict_region(get_ensemble(), Reference(CHR22), parse_region("chr22:31,999,951-32,000,030"), "-")
+    assert len(table) == 80 and table.attrs["ambiguous"] == 0
