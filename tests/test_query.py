@@ -16,7 +16,7 @@ from pipeline.tracks.export import export_tracks
 from pipeline.tracks.plot import plot_region
 from pipeline.tracks.query import Store, sites, to_table
 
-from .conftest import run_cli
+from .conftest import run_cli, two_gene_config
 
 PLUS_GENE = (32048500, 32051500)  # PLUS1, 0-based half-open
 
@@ -124,15 +124,110 @@ def test_label_selection_equals_store_select_and_tsv(small_store, capsys):
         standalone_mode=False)
     tsv = pd.read_csv(io.StringIO(capsys.readouterr().out), sep="\t", comment="#")
     assert tsv.position.tolist() == region.position.values.tolist()
-    np.testing.assert_allclose(tsv.brain_p_splice, region.p_splice.sel(strand="+", tissue="brain").astype(np.float32),
-                               rtol=1e-5)  # the TSV prints 6 significant digits
+    brain = region.p_splice.sel(strand="+", tissue="brain").values
+    np.testing.assert_array_equal(tsv.brain_p_splice.to_numpy().astype(brain.dtype), brain)  # exactly, read back
     scalar = ds.p_splice.sel(position=32049943, strand="+")
     np.testing.assert_array_equal(scalar.values, store.select("chr22:32049943", strand="+").p_splice[0, 0].values)
     listed = ds.p_splice.sel(position=[32049943, 32050014], strand="+")
     np.testing.assert_array_equal(listed.values, region.p_splice.sel(strand="+").values[[3, 74]])
-    for outside in (0, 50818469, slice(50818460, 50818470)):
+    for outside in (0, 50818469, [5, 50818469]):
         with pytest.raises(PositionNotFound, match="outside chr22"):
             ds.sel(position=outside)
-    with pytest.warns(UserWarning, match="clipped to chr22:50,818,460-50,818,468"):  # partly past the end
-        assert store.select("chr22:50818460-50818470").sizes["position"] == 9
+    past_end = ds.p_splice.sel(position=slice(50818460, 50818470))  # a slice returns what lies inside it
+    with pytest.warns(UserWarning, match="clipped to chr22:50,818,460-50,818,468"):  # query clips with a warning
+        clipped = store.select("chr22:50818460-50818470")
+    xr.testing.assert_identical(past_end.load(), clipped.p_splice.load())
+    assert past_end.position.values.tolist() == list(range(50818460, 50818469))
+    nearest = ds.p_splice.sel(position=[32049942.6, 50818479, -3], method="nearest")  # snapped, as pandas does
+    assert nearest.position.values.tolist() == [32049943, 50818468, 1]
 
+
+
+@pytest.fixture(scope="module")
+def float32_store(tmp_path_factory, weights_dir):
+    """The small store's genes stored as float32 (`--store-dtype float32`)."""
+    from pipeline.precompute.driver import run
+
+    out = tmp_path_factory.mktemp("float32") / "store.zarr"
+    run(two_gene_config(out, store_dtype="float32"))
+    return out
+
+
+def significant_digits(token: str) -> int:
+    """Significant digits of a decimal number as printed (``0.04614`` 4, ``1e-07`` 1, ``0.0`` 1)."""
+    mantissa = token.lower().split("e")[0].lstrip("-").replace(".", "")
+    return max(len(mantissa.strip("0")), 1)
+
+
+def fewest_digits(value: np.floating) -> int:
+    """Fewest significant digits of a decimal that reads back as exactly ``value`` in its dtype."""
+    return next(digits for digits in range(1, 18) if type(value)(float(f"{value:.{digits - 1}e}")) == value)
+
+
+def assert_exact_and_shortest(tokens: pd.Series, expected: np.ndarray) -> None:
+    """``tokens`` (as printed) read back as ``expected`` in its dtype, each in as few digits as can."""
+    missing = tokens.isna() | tokens.isin(["NA"])
+    np.testing.assert_array_equal(missing.to_numpy(), np.isnan(expected))
+    values = expected[~missing.to_numpy()]
+    printed = tokens[~missing].tolist()
+    np.testing.assert_array_equal(np.array([float(t) for t in printed]).astype(expected.dtype), values)
+    longer = [(t, v) for t, v in zip(printed, values) if significant_digits(t) > fewest_digits(v)]
+    assert not longer, f"{len(longer)} values printed longer than needed, e.g. {longer[:3]}"
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32"])
+@pytest.mark.parametrize("fmt,sep", [("tsv", "\t"), ("csv", ",")])
+def test_text_tables_read_back_as_exactly_the_stored_values(small_store, float32_store, monkeypatch, capsys,
+                                                            dtype, fmt, sep):
+    from pipeline.store import open_chrom
+
+    store = small_store if dtype == "float16" else float32_store
+    first, last = 32048401, 32048600  # 100 unscored positions, then PLUS1; both strands
+    code, text, err = run_cli(monkeypatch, capsys, "query", store, f"chr22:{first}-{last}", "--format", fmt)
+    assert code == 0, err
+    table = pd.read_csv(io.StringIO(text), sep=sep)  # reader defaults
+    tokens = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False)  # the text itself
+    ds = open_chrom(store, "chr22").sel(position=slice(first, last))
+    assert ds.p_splice.dtype == dtype
+    for strand in ("+", "-"):
+        rows = (table.strand == strand).to_numpy()
+        assert table.position[rows].tolist() == list(range(first, last + 1))
+        for tissue in ds.tissue.values:
+            for metric in ("p_splice", "usage"):
+                expected = ds[metric].sel(strand=strand, tissue=tissue).values
+                column = f"{tissue}_{metric}"
+                np.testing.assert_array_equal(table[column][rows].to_numpy().astype(dtype), expected)
+                assert_exact_and_shortest(tokens[column][rows], expected)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32"])
+def test_json_records_read_back_as_exactly_the_stored_values(small_store, float32_store, tmp_path, dtype):
+    import json
+
+    from pipeline.tracks.query import write_table
+
+    store = Store(small_store if dtype == "float16" else float32_store)
+    selected = store.select("chr22:32048491-32048510")
+    write_table(to_table(selected), "json", tmp_path / "t.json")
+    records = json.loads((tmp_path / "t.json").read_text(), parse_float=str)  # numbers as printed
+    assert [(r["chrom"], r["position"], r["strand"]) for r in records] == [
+        ("chr22", p, s) for s in selected.strand.values for p in range(32048491, 32048511)]
+    for tissue in selected.tissue.values:
+        for metric in ("p_splice", "usage"):
+            tokens = pd.Series([r[f"{tissue}_{metric}"] for r in records], dtype=object)
+            expected = selected[metric].sel(tissue=tissue).values.reshape(-1)  # strand by strand, as the rows
+            assert_exact_and_shortest(tokens, expected)
+
+
+def test_parquet_keeps_every_row_and_unscored_rows_cost_little(small_store, tmp_path):
+    from pipeline.tracks.query import write_table
+
+    store = Store(small_store)
+    selected = store.select("chr22:32,000,001-32,400,000")  # 2 x 400,000 rows, 2 x 3,000 of them scored
+    table = to_table(selected)
+    write_table(table, "parquet", tmp_path / "t.parquet")
+    back = pd.read_parquet(tmp_path / "t.parquet")
+    assert len(back) == 2 * selected.sizes["position"]  # the table's contract: a row per position and strand
+    pd.testing.assert_frame_equal(back, table, check_dtype=True)
+    table.to_parquet(tmp_path / "plain.parquet", index=False)  # pandas' defaults, for scale
+    assert (tmp_path / "t.parquet").stat().st_size < (tmp_path / "plain.parquet").stat().st_size / 10

@@ -3,6 +3,7 @@
 from .consolidated import consolidate
 from .layout import FORMAT_VERSION, create_store, read_identity
 from .manifest import Manifest
-from .reader import open_chrom, open_store
+from .reader import open_chrom, open_store, read_track_identity
 
-__all__ = ["FORMAT_VERSION", "Manifest", "consolidate", "create_store", "open_chrom", "open_store", "read_identity"]
+__all__ = ["FORMAT_VERSION", "Manifest", "consolidate", "create_store", "open_chrom", "open_store", "read_identity",
+           "read_track_identity"]

@@ -118,6 +118,8 @@ def _check_store(filename_or_obj: Any) -> tuple[Path, bool]:
     if not isinstance(filename_or_obj, str | os.PathLike):
         raise StoreError(f"engine='pangolin' opens a store by its path, got {type(filename_or_obj).__name__}")
     path = Path(filename_or_obj)
+    if not path.exists():
+        raise StoreError(f"{path} does not exist")
     try:
         stat = (path / "zarr.json").stat()
         version, consolidated = _root_facts(str(path), stat.st_mtime_ns, stat.st_size)

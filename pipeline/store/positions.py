@@ -3,10 +3,13 @@
 Index i along a chromosome's axis is position ``first + i * step`` (``first`` = 1, ``step`` = 1 for a
 whole chromosome). Only those three numbers are kept, so a whole genome opens without a label array.
 
-Selection follows pandas' ``.loc``: ``sel(position=p)`` picks one base; ``slice(a, b)`` includes both
-ends; lists and arrays pick those bases; a position that is not in the index is a `KeyError`, and one
-outside the chromosome says so. ``method="nearest"`` (with ``tolerance``) snaps scalars and arrays to
-the nearest label. The index survives ``isel`` (slices stay lazy; arrays become a pandas index),
+Selection follows pandas' ``.loc``: ``sel(position=p)`` picks one base (and drops the dimension);
+``slice(a, b)`` includes both ends and, like a pandas label slice, returns what lies inside it (a slice
+running past the chromosome or the selection is clipped, one wholly outside is empty); lists and
+arrays pick those bases; a position that is not in the index is a `KeyError`, and one outside the
+chromosome says so. ``method="nearest"`` (with ``tolerance``) snaps scalars and arrays, integral or
+not, to the nearest label of the index, as pandas does: past either end to that end, ties to the
+larger label. The index survives ``isel`` (slices stay lazy; arrays become a pandas index),
 alignment and concatenation along other dims (indexes compare by ``first``, ``step`` and size),
 concatenation of adjacent pieces along ``position``, ``to_dataframe`` (a `pandas.RangeIndex`) and
 pickling. Writing a dataset with it (``to_zarr``, ``to_netcdf``) writes its labels as an ordinary
@@ -15,6 +18,7 @@ integer coordinate; `PositionIndex.from_variables` turns such a coordinate back 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -144,10 +148,11 @@ class PositionIndex(CoordinateTransformIndex):
         return IndexSelResult({self.transform.dim: int(found) if array.ndim == 0 else found})
 
     def _slice(self, label: slice) -> slice:
-        """Index positions of the labels from ``label.start`` to ``label.stop``, both included."""
+        """Index positions of the labels from ``label.start`` to ``label.stop``, both included; like a
+        pandas label slice, bounds past the chromosome or the index clip instead of raising."""
         t = self.transform
-        lo = 0 if label.start is None else -(-(self._label(label.start) - t.first) // t.step)  # ceil
-        hi = t.size - 1 if label.stop is None else (self._label(label.stop) - t.first) // t.step  # floor
+        lo = 0 if label.start is None else _ceil_div(self._bound(label.start) - t.first, t.step)
+        hi = t.size - 1 if label.stop is None else _floor_div(self._bound(label.stop) - t.first, t.step)
         lo, hi = max(lo, 0), min(hi, t.size - 1)
         step = 1 if label.step is None else int(label.step)
         return slice(lo, hi + 1, step) if hi >= lo else slice(0, 0, step)
@@ -159,18 +164,9 @@ class PositionIndex(CoordinateTransformIndex):
             if labels.shape != (t.size,):
                 raise IndexError(f"a boolean position mask needs {t.size:,} values, got shape {labels.shape}")
             return labels
-        values = self._labels(labels)
         if method == "nearest":
-            if t.size == 0:
-                raise PositionNotFound("nearest position asked of an empty position index")
-            offset = (values - t.first).astype(np.float64) / t.step
-            index = np.clip(np.floor(offset + 0.5), 0, t.size - 1).astype(np.int64)
-            if tolerance is not None:
-                far = np.abs(t.first + index * t.step - values) > tolerance
-                if far.any():
-                    raise PositionNotFound(f"no position within {tolerance} of {_listed(values[far])} "
-                                           f"({t.describe()})")
-            return index
+            return self._nearest(labels, tolerance)
+        values = self._labels(labels)
         delta = values - t.first
         index = delta // t.step
         hit = (delta % t.step == 0) & (index >= 0) & (index < t.size)
@@ -178,13 +174,28 @@ class PositionIndex(CoordinateTransformIndex):
             raise PositionNotFound(f"position {_listed(values[~hit])} not in this selection ({t.describe()})")
         return index
 
+    def _nearest(self, labels: np.ndarray, tolerance: Any) -> np.ndarray:
+        """Index positions of the labels nearest to ``labels`` (any real numbers), as pandas'
+        ``get_indexer(method="nearest")``: past either end of the index the end, ties the larger label."""
+        t = self.transform
+        if t.size == 0:
+            raise PositionNotFound("nearest position asked of an empty position index")
+        if labels.dtype.kind not in "iuf" or not np.isfinite(labels).all():
+            raise PositionNotFound(f"positions are numbers, got {_listed(labels.ravel())}")
+        labels = labels.astype(np.float64)  # exact for any chromosome length (< 2**53); no unsigned wrap
+        offset = (labels - t.first) / t.step
+        index = np.floor(offset + 0.5) if t.step > 0 else np.ceil(offset - 0.5)  # both: ties to the larger label
+        index = np.clip(index, 0, t.size - 1).astype(np.int64)
+        if tolerance is not None:
+            far = np.abs(t.first + index * t.step - labels) > tolerance
+            if far.any():
+                raise PositionNotFound(f"no position within {tolerance} of {_listed(labels[far])} "
+                                       f"({t.describe()})")
+        return index
+
     def _labels(self, labels: np.ndarray) -> np.ndarray:
         """Integer labels, checked against the chromosome's bounds."""
-        if labels.dtype.kind == "f" and np.isfinite(labels).all() and (labels == np.round(labels)).all():
-            labels = labels.astype(np.int64)
-        if labels.dtype.kind not in "iu":
-            raise PositionNotFound(f"positions are 1-based integers, got {_listed(labels.ravel())}")
-        labels = labels.astype(np.int64)
+        labels = _integral(labels)
         t = self.transform
         if t.length is not None:
             outside = (labels < 1) | (labels > t.length)
@@ -193,10 +204,16 @@ class PositionIndex(CoordinateTransformIndex):
                 raise PositionNotFound(f"position {_listed(labels[outside])} is outside {where} (1 to {t.length:,})")
         return labels
 
-    def _label(self, value: Any) -> int:
+    def _bound(self, value: Any) -> int | float:
+        """A slice bound: any real number (pandas slices an integer index by float bounds too)."""
         if np.ndim(value) != 0:
             raise TypeError(f"slice bounds are single positions, got {value!r}")
-        return int(self._labels(np.asarray(value)).reshape(-1)[0])
+        array = np.asarray(value)
+        if array.dtype.kind in "iu":
+            return int(array)
+        if array.dtype.kind == "f" and np.isfinite(array):
+            return float(array)
+        raise PositionNotFound(f"slice bounds are positions (numbers), got {value!r}")
 
     # --- positional selection, alignment, concatenation ------------------------------------------
 
@@ -247,6 +264,23 @@ class _Labels(CoordinateTransformIndexingAdapter):
     @property
     def _in_memory(self) -> bool:
         return True
+
+
+def _integral(labels: np.ndarray) -> np.ndarray:
+    """Labels as int64 when they are whole numbers (``5.0`` is position 5); `PositionNotFound` otherwise."""
+    if labels.dtype.kind == "f" and np.isfinite(labels).all() and (labels == np.round(labels)).all():
+        labels = labels.astype(np.int64)
+    if labels.dtype.kind not in "iu":
+        raise PositionNotFound(f"positions are 1-based integers, got {_listed(labels.ravel())}")
+    return labels.astype(np.int64)
+
+
+def _ceil_div(a: int | float, b: int) -> int:
+    return -(-a // b) if isinstance(a, int) else math.ceil(a / b)
+
+
+def _floor_div(a: int | float, b: int) -> int:
+    return a // b if isinstance(a, int) else math.floor(a / b)
 
 
 def _listed(values: np.ndarray, limit: int = 5) -> str:

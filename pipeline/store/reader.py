@@ -3,10 +3,36 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import xarray as xr
 
+from ..errors import StoreError
 from .backend import PangolinBackendEntrypoint
+from .layout import read_identity
+
+ALL_SNV_HINT = "use `lookup` or `export --format vcf`"
+
+
+def read_track_identity(path: str | Path) -> dict[str, Any]:
+    """The root attributes of a splice-track store (made by `run`), for the track readers.
+
+    Raises
+    ------
+    StoreError
+        If ``path`` does not exist, is not a store of this package, or is an all-SNV store (made by
+        `saturate`, whose SNV summaries the track readers cannot show: the message names what can).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise StoreError(f"{path} does not exist")
+    attrs = read_identity(path)
+    kind = attrs.get("kind") or "track"  # stores from before `kind` are tracks
+    if kind == "snv":
+        raise StoreError(f"{path} is an all-SNV store (made by saturate): {ALL_SNV_HINT}")
+    if kind != "track":
+        raise StoreError(f"{path} is a {kind} store, not a splice-track store (made by `run`)")
+    return attrs
 
 
 def open_chrom(path: str | Path, chrom: str, dask: bool = True) -> xr.Dataset:

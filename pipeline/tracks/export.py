@@ -89,6 +89,8 @@ def export_tracks(store_path: str | Path, out_dir: str | Path, fmt: str = "bigwi
     ------
     QueryError
         For an unknown format, metric or tissue (checked before anything is read or written).
+    StoreError
+        If ``store_path`` does not exist, is no store, or is an all-SNV store (which `export_vcf` exports).
     OutputError
         If ``out_dir`` cannot be created or written.
     """
@@ -98,8 +100,8 @@ def export_tracks(store_path: str | Path, out_dir: str | Path, fmt: str = "bigwi
     unknown = sorted(set(metrics or ()) - set(METRICS))
     if unknown:
         raise QueryError(f"unknown metric(s) {', '.join(unknown)}; known: {', '.join(METRICS)}")
-    out_dir = check_output_dir(out_dir)
     store = Store(store_path)
+    out_dir = check_output_dir(out_dir)
     known = [str(t) for t in store.dataset(store.chroms[0]).tissue.values]
     unknown = sorted(set(tissues or ()) - set(known))
     if unknown:

@@ -27,6 +27,7 @@ PSPLICE_SHOWN = 0.1
 USAGE_SHOWN = 0.05  # usage is drawn as dots where at least this; below, dots would hide P(splice)
 FIGURE_SUFFIXES = (".png", ".svg", ".pdf", ".jpg", ".jpeg", ".tif", ".tiff", ".eps", ".ps", ".webp")
 SIGN = {"+": 1.0, "-": -1.0}
+Y_TITLE = "P(splice), usage"  # both are probabilities, drawn on one axis per tissue
 
 
 def check_figure_path(out: str | Path) -> Path:
@@ -100,7 +101,10 @@ def plot_region(store_path: str | Path, target: str, out: str | Path, strand: st
             ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{abs(y):g}"))
             ax.text(1.002, 0.75, "+", transform=ax.transAxes, fontsize=9, va="center")
             ax.text(1.002, 0.25, "\u2212", transform=ax.transAxes, fontsize=9, va="center")
-        ax.set_ylabel(tissue, rotation=0, ha="right", va="center")
+        # the tissue names the panel from above its left corner: beside the axis it read as a tick label
+        ax.set_title(tissue, loc="left", fontsize=9, fontweight="bold", pad=6)  # above the top tick label
+        ax.set_ylabel(Y_TITLE, fontsize=8)
+        ax.tick_params(axis="y", labelsize=8)
         ax.spines[["top", "right"]].set_visible(False)
     handles, labels = axes[0].get_legend_handles_labels()
     unique = dict(zip(labels, handles))

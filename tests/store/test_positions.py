@@ -48,6 +48,28 @@ def test_inclusive_slices_equal_pandas(a, b, step):
     assert_same(ds.sel(position=slice(a, b, step)), explicit(ds).sel(position=slice(a, b, step)))
 
 
+# bounds anywhere: before position 1, past the chromosome's end, between two positions
+anywhere = st.one_of(st.integers(-50, LENGTH + 50), st.floats(-50, LENGTH + 50, allow_nan=False))
+parts = st.sampled_from([slice(None), slice(100, 300), slice(None, None, 7), slice(None, None, -1),
+                         slice(900, 100, -3)])
+
+
+@settings(max_examples=80, deadline=None)
+@given(a=st.one_of(st.none(), anywhere), b=st.one_of(st.none(), anywhere), part=parts)
+def test_slices_past_either_end_clip_like_pandas(a, b, part):
+    ds = lazy().isel(position=part)
+    bounds = slice(a, b) if ds.position.values[0] <= ds.position.values[-1] else slice(b, a)
+    assert_same(ds.sel(position=bounds), explicit(ds).sel(position=bounds))
+
+
+@settings(max_examples=80, deadline=None)
+@given(labels=st.lists(anywhere, min_size=1, max_size=10), part=parts)
+def test_nearest_snaps_anything_like_pandas(labels, part):
+    ds = lazy().isel(position=part)
+    assert_same(ds.sel(position=labels, method="nearest"), explicit(ds).sel(position=labels, method="nearest"))
+    assert_same(ds.sel(position=labels[0], method="nearest"), explicit(ds).sel(position=labels[0], method="nearest"))
+
+
 @settings(max_examples=60, deadline=None)
 @given(labels=st.lists(inside, min_size=1, max_size=20), start=st.integers(0, 500), step=st.sampled_from([1, 2, -1]))
 def test_lists_and_scalars_equal_pandas_after_isel(labels, start, step):
@@ -74,10 +96,18 @@ def test_scalar_slice_list_values():
     assert isinstance(ds.sel(position=slice(101, 200)).xindexes["position"], PositionIndex)
 
 
-@pytest.mark.parametrize("label", [0, LENGTH + 1, [5, LENGTH + 7], slice(0, 10), slice(10, LENGTH + 1)])
+@pytest.mark.parametrize("label", [0, LENGTH + 1, [5, LENGTH + 7]])
 def test_outside_the_chromosome_is_a_clear_key_error(label):
     with pytest.raises(PositionNotFound, match=f"outside chrT \\(1 to {LENGTH:,}\\)"):
         lazy().sel(position=label)
+
+
+def test_slices_return_what_lies_inside_them():
+    ds = lazy()
+    assert ds.sel(position=slice(LENGTH - 2, LENGTH + 10)).position.values.tolist() == [LENGTH - 2, LENGTH - 1, LENGTH]
+    assert ds.sel(position=slice(-3, 2)).position.values.tolist() == [1, 2]
+    assert ds.sel(position=slice(LENGTH + 1, LENGTH + 9)).sizes["position"] == 0
+    assert ds.sel(position=slice(2.5, 4.5)).position.values.tolist() == [3, 4]
 
 
 def test_bad_labels_and_methods():
@@ -102,8 +132,12 @@ def test_nearest_snaps_to_the_index_within_tolerance():
     assert int(every_tenth.sel(position=17, method="nearest", tolerance=4).position) == 21
     with pytest.raises(KeyError, match="no position within 2"):
         every_tenth.sel(position=17, method="nearest", tolerance=2)
-    with pytest.raises(KeyError, match="outside chrT"):
-        region.sel(position=LENGTH + 1, method="nearest")
+    assert int(region.sel(position=LENGTH + 1, method="nearest").position) == 200  # past the end: the end
+    assert int(lazy().sel(position=0, method="nearest").position) == 1
+    assert int(region.sel(position=150.4, method="nearest").position) == 150
+    assert float(lazy().v.sel(position=3.5, method="nearest").sel(strand="+")) == 40.0  # a tie: the larger, as pandas
+    with pytest.raises(KeyError, match="no position within 5"):
+        region.sel(position=LENGTH + 1, method="nearest", tolerance=5)
 
 
 def test_isel_keeps_labels():

@@ -57,3 +57,22 @@ def test_floor_is_a_line_and_bars_start_above_it(small_store, tmp_path, drawn):
     bars = heart.collections[0].get_segments()
     assert bars and all(segment[1][1] >= plot_module.PSPLICE_SHOWN for segment in bars)
     assert len(bars) < 50  # a few sites, not one bar per base of the 3 kb gene
+
+
+@pytest.mark.parametrize("region", ["PLUS1", "chr22:32,050,001-32,152,400"])  # one strand; both, mirrored
+def test_tissue_names_share_no_row_with_tick_labels_and_y_axes_have_titles(small_store, tmp_path, drawn, region):
+    from matplotlib.text import Text
+
+    plot_region(small_store, region, tmp_path / "t.png")
+    fig = drawn[0]
+    renderer = fig.canvas.get_renderer()
+    tissues = [str(t) for t in Store(small_store).dataset("chr22").tissue.values]
+    for ax, tissue in zip(fig.axes, tissues):
+        names = [t for t in fig.findobj(Text) if t.get_text() == tissue and t.get_visible()]
+        assert len(names) == 1, f"{tissue} drawn {len(names)} times"
+        name = names[0].get_window_extent(renderer)
+        ticks = [label.get_window_extent(renderer) for label in ax.get_yticklabels() if label.get_text()]
+        assert ticks
+        for tick in ticks:  # a name level with a tick label reads as part of it ("heart 0")
+            assert name.y1 < tick.y0 or name.y0 > tick.y1, f"{tissue!r} is level with a y tick label"
+        assert "P(splice)" in ax.get_ylabel() and "usage" in ax.get_ylabel()
