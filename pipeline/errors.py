@@ -67,6 +67,10 @@ class OutputError(PipelineError, OSError):
     """An output path cannot be written (missing folder, no permission, a directory in the way)."""
 
 
+class OutputClosed(PipelineError):
+    """The reader of an output stream (a pipe, ``| head``) closed it: not a failure, the CLI stops quietly."""
+
+
 class HeadError(PipelineError, ValueError):
     """A fine-tuned head checkpoint is missing, malformed or belongs to another base ensemble."""
 

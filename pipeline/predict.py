@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import sys
 import warnings
 from collections.abc import Callable
-from pathlib import Path
+from typing import IO
 
 import numpy as np
 import pandas as pd
@@ -68,6 +67,9 @@ def check_known_bases(bases: str, region: Region) -> None:
                       f"mean nothing", stacklevel=3)
 
 
-def write_prediction(table: pd.DataFrame, out: str | Path | None = None) -> None:
-    """The table as TSV (one header row, 6 significant digits) to ``out``, or stdout if None."""
-    table.to_csv(out if out is not None else sys.stdout, sep="\t", index=False, float_format="%.6g")
+def write_prediction(table: pd.DataFrame, out: IO[str]) -> None:
+    """The table as TSV (one header row) to the open handle ``out``; each float32 value printed in
+    the shortest form that reads back to exactly it."""
+    values = table.select_dtypes("floating").columns
+    text = table.assign(**{c: table[c].to_numpy().astype(np.float32).astype(str) for c in values})
+    text.to_csv(out, sep="\t", index=False)

@@ -208,7 +208,8 @@ def test_json_records_read_back_as_exactly_the_stored_values(small_store, float3
 
     store = Store(small_store if dtype == "float16" else float32_store)
     selected = store.select("chr22:32048491-32048510")
-    write_table(to_table(selected), "json", tmp_path / "t.json")
+    with open(tmp_path / "t.json", "w") as handle:
+        write_table(to_table(selected), "json", handle)
     records = json.loads((tmp_path / "t.json").read_text(), parse_float=str)  # numbers as printed
     assert [(r["chrom"], r["position"], r["strand"]) for r in records] == [
         ("chr22", p, s) for s in selected.strand.values for p in range(32048491, 32048511)]
@@ -225,7 +226,8 @@ def test_parquet_keeps_every_row_and_unscored_rows_cost_little(small_store, tmp_
     store = Store(small_store)
     selected = store.select("chr22:32,000,001-32,400,000")  # 2 x 400,000 rows, 2 x 3,000 of them scored
     table = to_table(selected)
-    write_table(table, "parquet", tmp_path / "t.parquet")
+    with open(tmp_path / "t.parquet", "wb") as handle:
+        write_table(table, "parquet", handle)
     back = pd.read_parquet(tmp_path / "t.parquet")
     assert len(back) == 2 * selected.sizes["position"]  # the table's contract: a row per position and strand
     pd.testing.assert_frame_equal(back, table, check_dtype=True)

@@ -5,6 +5,7 @@ Commands live in one module per area; importing them registers them on `app`.
 
 from __future__ import annotations
 
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -18,7 +19,7 @@ except ImportError:  # pragma: no cover - older typer uses click itself
     from click import exceptions as click_errors
 
 from .. import __version__
-from ..errors import Interrupted, PipelineError
+from ..errors import Interrupted, OutputClosed, PipelineError
 
 # Plain (click) help: flags show as flags, not `<bool>`, and every option shows its default.
 _SETTINGS = {"show_default": True, "help_option_names": ["--help", "-h"]}
@@ -36,6 +37,17 @@ ConfigOpt = Annotated[Optional[Path], Opt("--config", "-c", metavar="YAML", help
                                           show_default="none")]
 WeightsOpt = Annotated[Optional[str], Opt(metavar="DIR", show_default="$PANGOLIN_WEIGHTS, else config, else user dir",
                                           help="weights directory")]
+# for commands without --config
+WeightsNoConfigOpt = Annotated[Optional[str], Opt("--weights", metavar="DIR",
+                                                  show_default="$PANGOLIN_WEIGHTS, else user dir",
+                                                  help="weights directory")]
+QuietOpt = Annotated[bool, Opt("--quiet", "-q", help="no progress display")]
+SkipMalformedOpt = Annotated[bool, Opt("--skip-malformed", help="leave unreadable input lines out (counted in a "
+                                       "warning) instead of stopping at the first")]
+# the masking transcripts of `score` and `saturate`; `run --tags` filters genes instead
+MaskTagsOpt = Annotated[Optional[list[str]], Opt("--mask-tags", "--tags", metavar="TAG",
+                                                 show_default="Ensembl_canonical (MANE_Select in a MANE GFF3)",
+                                                 help="tags of the transcripts whose exons mask (repeatable)")]
 
 
 def _say(message: str) -> None:
@@ -50,11 +62,13 @@ def _print_version(value: bool) -> None:
 
 @app.callback()
 def _main(
-    debug: Annotated[bool, Opt("--debug", help="show tracebacks")] = False,
+    debug: Annotated[bool, Opt("--debug", help="show tracebacks (accepted anywhere on the line)")] = False,
     version: Annotated[bool, Opt("--version", help="print the version and exit", is_eager=True,
                                  callback=_print_version)] = False,
 ) -> None:
-    _DEBUG["on"] = debug
+    """Exit status: 0 done (also when nothing in the input was genic), 2 bad input or an output that
+    cannot be written (one `error:` line), 130 interrupted, 141 standard output closed by its reader."""
+    _DEBUG["on"] = _DEBUG["on"] or debug
 
 
 def _one_line_warnings(message, category, filename, lineno, file=None, line=None) -> None:
@@ -70,6 +84,23 @@ def _one_line(err: Exception) -> str:
     return message
 
 
+def _pipe_closed() -> None:
+    """The reader of standard output went away (``| head``): stop quietly, as Unix tools do."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # the interpreter's last flush must not fail again
+    except (OSError, ValueError):
+        pass
+    sys.exit(141)  # 128 + SIGPIPE, what the shell reports for a tool stopped by a closed pipe
+
+
+def _take_debug_flag() -> None:
+    """``--debug`` is accepted anywhere on the command line (errors suggest adding it)."""
+    if "--debug" in sys.argv[1:]:
+        _DEBUG["on"] = True
+        sys.argv = [sys.argv[0]] + [a for a in sys.argv[1:] if a != "--debug"]
+
+
 def _aborted(interrupt: BaseException) -> None:
     """Ctrl-C: say how far the work got (e.g. "120 of 500 records written to out.vcf.partial"), exit 130."""
     progress = str(interrupt)
@@ -79,6 +110,8 @@ def _aborted(interrupt: BaseException) -> None:
 
 def main() -> None:
     """Entry point: bad input ends with one line on stderr and a non-zero exit, not a traceback."""
+    _DEBUG["on"] = False
+    _take_debug_flag()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
@@ -87,6 +120,8 @@ def main() -> None:
             code = app(standalone_mode=False)  # click returns (not raises) the code of typer.Exit here
         if isinstance(code, int) and code:
             sys.exit(code)
+    except (OutputClosed, BrokenPipeError):
+        _pipe_closed()
     except Interrupted as err:
         _aborted(err)
     except PipelineError as err:

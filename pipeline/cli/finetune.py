@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Optional
 
-from . import Opt, WeightsOpt, _say, app
+from . import Opt, WeightsNoConfigOpt, _say, app
 
 
 @app.command()
@@ -48,7 +48,7 @@ def finetune(
                                              help="feature cache (default: $TMPDIR/pangolin-features)")] = None,
     report: Annotated[Optional[Path], Opt(show_default="none",
                                           help="write the validation metrics and history as JSON")] = None,
-    weights: WeightsOpt = None,
+    weights: WeightsNoConfigOpt = None,
 ) -> None:
     """Fine-tune a head on the frozen (or, with --train-backbone, trainable) Pangolin ensemble."""
     from ..finetune.driver import DEFAULT_CACHE, FinetuneSpec

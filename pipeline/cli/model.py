@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from . import ConfigOpt, Opt, WeightsOpt, _say, app, weights_app
+from . import ConfigOpt, Opt, QuietOpt, WeightsNoConfigOpt, WeightsOpt, _say, app, weights_app
 
 
 @app.command()
@@ -16,12 +16,13 @@ def predict(
     fasta: Annotated[Path, Opt(metavar="FILE", help="FASTA (plain or bgzip, indexed)")],
     region: Annotated[str, Opt(help="CHROM:START-END, 1-based inclusive")],
     strand: Annotated[str, Opt(help="+ or -")] = "+",
-    out: Annotated[Optional[Path], Opt(metavar="FILE", show_default="stdout", help="TSV output")] = None,
-    ensemble: Annotated[str, Opt(help="official or specialised")] = "official",
-    dtype: Annotated[str, Opt(help="float32, bfloat16, float16 (GPU)")] = "float32",
-    device: Annotated[str, Opt(help="cpu, cuda, cuda:N")] = "cpu",
-    weights: WeightsOpt = None,
-    quiet: Annotated[bool, Opt("--quiet", help="no progress display")] = False,
+    out: Annotated[Optional[str], Opt("--out", "-o", metavar="FILE", show_default="stdout",
+                                      help="TSV output (.tsv.gz: BGZF-compressed); - for stdout")] = None,
+    ensemble: Annotated[str, Opt(metavar="NAME", help="official or specialised")] = "official",
+    dtype: Annotated[str, Opt(metavar="NAME", help="float32, bfloat16, float16 (GPU)")] = "float32",
+    device: Annotated[str, Opt(metavar="NAME", help="cpu, cuda, cuda:N")] = "cpu",
+    weights: WeightsNoConfigOpt = None,
+    quiet: QuietOpt = False,
     head: Annotated[Optional[Path], Opt(metavar="FILE", show_default="none",
                                         help="fine-tuned head (.pt from `finetune`): adds its columns")] = None,
 ) -> None:
@@ -30,14 +31,13 @@ def predict(
     from ..genome.regions import check_strand, parse_region
     from ..model import load_ensemble
     from ..model.head import load_head
-    from ..outputs import check_output_file
+    from ..outputs import OutputFile
     from ..predict import predict_region, write_prediction
     from ..progress import CountProgress
 
     parsed = parse_region(region)
     check_strand(strand)
-    if out is not None:
-        check_output_file(out)
+    output = OutputFile(out or "-", "--out")
     reference = Reference(fasta)
     ens = load_ensemble(ensemble, weights, device=device, dtype=dtype)
     with CountProgress("bases", enabled=not quiet) as progress:
@@ -45,7 +45,8 @@ def predict(
                                on_total=progress.total, on_bases=progress.advance)
     if table.attrs["ambiguous"]:
         warnings.warn(f"{table.attrs['ambiguous']:,} IUPAC or other non-ACGTN symbols were read as N", stacklevel=1)
-    write_prediction(table, out)
+    with output.open() as handle:
+        write_prediction(table, handle)
 
 
 @weights_app.command("fetch")
@@ -102,7 +103,7 @@ def bench(
                                                  help="query latency on this store instead")] = None,
     data: Annotated[Optional[Path], Opt(metavar="DIR", show_default="../shared/data beside the repository",
                                         help="the shared test data (real sequence, ClinVar variants)")] = None,
-    weights: WeightsOpt = None,
+    weights: WeightsNoConfigOpt = None,
 ) -> None:
     """Measure the conv kernel rate and the engines' nucleotides/s, % of kernel, speed-up and error (one table)."""
     from ..bench.data import bench_data

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from . import ConfigOpt, Opt, WeightsOpt, _say, app
+from . import ConfigOpt, MaskTagsOpt, Opt, QuietOpt, SkipMalformedOpt, WeightsOpt, _say, app
 
 
 @app.command()
@@ -23,8 +23,7 @@ def saturate(
     mask: Annotated[bool, Opt("--mask/--no-mask", help="the official masking, as `score`")] = True,
     per_tissue: Annotated[bool, Opt("--per-tissue", help="also store per-tissue P(splice)/usage gain and loss")
                           ] = False,
-    tags: Annotated[Optional[list[str]], Opt("--tags", metavar="TAG", show_default="Ensembl_canonical",
-                                             help="masking transcripts' tags (repeatable)")] = None,
+    tags: MaskTagsOpt = None,
     chrom: Annotated[Optional[list[str]], Opt("--chrom", metavar="NAME", show_default="all",
                                               help="only these chromosomes (repeatable)")] = None,
     tile_size: Annotated[Optional[int], Opt(metavar="N", show_default="65,536",
@@ -39,7 +38,7 @@ def saturate(
     init_only: Annotated[bool, Opt("--init-only", help="create the store and tile list only (then run-tiles)")
                          ] = False,
     overwrite: Annotated[bool, Opt("--overwrite", help="replace a store made with other settings")] = False,
-    quiet: Annotated[bool, Opt("--quiet", help="no progress display")] = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Precompute every SNV of the chosen regions: what `score` prints for each, looked up without the model."""
     from ..config import load_config
@@ -67,25 +66,31 @@ def saturate(
 @app.command()
 def lookup(
     store: Annotated[Path, typer.Argument(help="an all-SNV store made by `saturate`")],
-    snvs: Annotated[Optional[list[str]], typer.Argument(help="CHROM:POS:REF:ALT (1-based), any number")] = None,
+    snvs: Annotated[Optional[list[str]], typer.Argument(
+        help="CHROM:POS:REF:ALT (1-based; also CHROM-POS-REF-ALT or 'CHROM:POS REF>ALT'), any number")] = None,
     vcf: Annotated[Optional[Path], Opt(metavar="FILE", show_default="none",
                                        help="annotate this VCF instead (needs --out)")] = None,
-    out: Annotated[Optional[Path], Opt(metavar="FILE", show_default="none", help="output VCF for --vcf")] = None,
+    out: Annotated[Optional[str], Opt("--out", "-o", metavar="FILE", show_default="none",
+                                      help="output for --vcf: .vcf, .vcf.gz (BGZF), .bcf; - for stdout")] = None,
+    index: Annotated[bool, Opt("--index", help="index the output (.tbi for .vcf.gz, .csi for .bcf); "
+                               "the input must be sorted")] = False,
+    skip_malformed: SkipMalformedOpt = False,
 ) -> None:
     """Scores of SNVs from an all-SNV store, as `score` writes them (no model, no weights)."""
+    from ..outputs import VCF_SUFFIXES, OutputFile
     from ..snvs.annotate import REASONS, annotate_vcf, lookup_strings
     from ..store.snv_reader import SnvReader
 
-    reader = SnvReader(store)
     if vcf is not None:
         if out is None:
             raise typer.BadParameter("--vcf needs --out FILE", param_hint="--out")
-        counts = annotate_vcf(reader, vcf, out)
+        output = OutputFile(out, "--out", VCF_SUFFIXES, index)
+        counts = annotate_vcf(SnvReader(store), vcf, output, skip_malformed=skip_malformed)
         answered = counts.pop("from_store", 0)
         _say(f"{answered} SNV allele(s) answered from {store}; not answered: "
              + (", ".join(f"{n} {k} ({REASONS.get(k, k)})" for k, n in sorted(counts.items())) or "none"))
         return
     if not snvs:
         raise typer.BadParameter("give SNVs as CHROM:POS:REF:ALT or --vcf FILE", param_hint="SNVS")
-    for text, value, reason in lookup_strings(reader, snvs):
+    for text, value, reason in lookup_strings(SnvReader(store), snvs):
         typer.echo(f"{text}\t{value if value is not None else 'NA'}\t{reason or ''}".rstrip("\t"))

@@ -19,6 +19,7 @@ from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 from ..errors import QueryError  # noqa: E402
 from ..genome.regions import check_strand  # noqa: E402
+from ..outputs import OutputFile
 from .query import Selection, Store  # noqa: E402
 
 # P(splice) sits at a floor of about 0.05 at every base; drawn as bars it is a thick band that hides
@@ -119,7 +120,8 @@ def plot_region(store_path: str | Path, target: str, out: str | Path, strand: st
     axes[-1].xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{int(round(x)):,}"))
     axes[-1].set_xlabel(f"{selection.chrom} position (1-based)")
     fig.tight_layout(rect=(0, 0, 1, 0.95))
-    fig.savefig(out, dpi=150)
+    with OutputFile(out).open(binary=True) as handle:  # nothing is left behind if drawing fails
+        fig.savefig(handle, dpi=150, format=out.suffix[1:].lower())
     plt.close(fig)
     return out
 

@@ -6,9 +6,9 @@ All positions a user sees are 1-based (region strings, the ``position`` coordina
 from __future__ import annotations
 
 import json
-import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 import pandas as pd
@@ -164,8 +164,9 @@ def to_table(ds: xr.Dataset) -> pd.DataFrame:
     return table
 
 
-def write_table(table: pd.DataFrame, fmt: str, out: str | Path | None = None) -> None:
-    """Write a `to_table` frame as tsv, csv, json (records) or parquet to ``out`` (stdout if None).
+def write_table(table: pd.DataFrame, fmt: str, out: IO) -> None:
+    """Write a `to_table` frame as tsv, csv, json (records) or parquet to the open handle ``out``
+    (binary for parquet, text otherwise: see `pipeline.outputs.OutputFile.open`).
 
     Every row is written, scored or not (the table has one row per position and strand). TSV and CSV
     have one header row and no comment lines, so every reader's defaults load them; NaN (not scored)
@@ -173,19 +174,12 @@ def write_table(table: pd.DataFrame, fmt: str, out: str | Path | None = None) ->
     that reads back as exactly the stored value (`stored_text`); Parquet holds the float32 values.
     """
     if fmt == "parquet":
-        if out is None:
-            raise QueryError("--format parquet needs --out FILE (parquet is binary)")
         table.to_parquet(out, index=False, use_dictionary=[c for c in table.columns if c != "position"],
                          **PARQUET_OPTIONS)
     elif fmt == "json":
-        text = json_records(table)
-        if out is None:
-            sys.stdout.write(text + "\n")
-        else:
-            Path(out).write_text(text)
+        out.write(json_records(table) + "\n")
     else:
-        stored_text(table).to_csv(out if out is not None else sys.stdout, sep="\t" if fmt == "tsv" else ",",
-                                  index=False, na_rep="NA")
+        stored_text(table).to_csv(out, sep="\t" if fmt == "tsv" else ",", index=False, na_rep="NA")
 
 
 def stored_text(table: pd.DataFrame) -> pd.DataFrame:

@@ -15,14 +15,20 @@ from functools import lru_cache
 from pathlib import Path
 
 from ..errors import Interrupted, VariantError
+from ..genome.digest import sha256_file
 from ..genome.fasta import Reference
 from ..model.spec import ModelSpec, default_threads
+from ..outputs import OutputFile
 from ..store.snv_reader import SnvReader
 from . import deltas
 from .output import ChunkResult, VariantOutput
 from .records import Record, read_csv, read_vcf
 from .scorer import SKIP_REASONS, ScoreOptions, VariantScorer, load_genes
 from .stored import StoredReference, check_snv_store, check_store
+
+# Reasons that mean the input does not match the reference: when every allele fails for these, the
+# input is wrong (another build, other contig names), not merely without genic variants.
+MISMATCHES = ("unknown_contig", "ref_mismatch", "outside_contig", "malformed_line", "malformed_position")
 
 
 @dataclass(frozen=True)
@@ -81,33 +87,36 @@ def _add_value(result: ChunkResult, index: int, record: Record, alt: str, value:
     result.counts["scored"] += 1
 
 
-def read_records(variants: Path, column_ids: str):
+def read_records(variants: Path, column_ids: str, skip_malformed: bool = False):
     """(records, VCF header or None, CSV frame or None)."""
     if variants.suffix.lower() == ".csv":
-        frame, records = read_csv(variants, column_ids)
+        frame, records = read_csv(variants, column_ids, skip_malformed)
         return records, None, frame
-    header, records = read_vcf(variants)
-    return list(records), header, None
+    header, records = read_vcf(variants, skip_malformed)
+    return records, header, None
 
 
-def score_variants(variants: str | Path, scorer: VariantScorer | ScoreJob, out: str | Path,
-                   table: str | Path | None = None, batch: int = 256, client=None,
+def score_variants(variants: str | Path, scorer: VariantScorer | ScoreJob, out: str | Path | OutputFile,
+                   table: str | Path | OutputFile | None = None, batch: int = 256, client=None,
                    on_records: Callable[[int], None] | None = None,
-                   on_chunk: Callable[[int], None] | None = None) -> Counter:
+                   on_chunk: Callable[[int], None] | None = None, skip_malformed: bool = False,
+                   provenance: dict | None = None) -> Counter:
     """Score a VCF (or CSV) into ``out`` (and optionally a per-tissue table); return counts by outcome.
 
     Records are scored here, or given a Dask ``client`` and a `ScoreJob`, on its workers; either way
-    they are written in input order as they complete. An interruption leaves ``OUT.partial`` with the
-    records done so far.
+    they are written in input order as they complete. An error or interruption leaves no output
+    file behind (a stream keeps what was written).
 
     Raises
     ------
     VariantError
-        If ``out`` cannot be written (before any scoring), or if no allele at all could be scored.
+        If ``out`` cannot be written (before any scoring), if a line is malformed (unless
+        ``skip_malformed``), or if nothing in the input matches the reference (no allele scored and
+        none skipped for a reason other than a mismatch: unknown contigs, wrong REF).
     """
-    variants, out = Path(variants), Path(out)
-    records, header, frame = read_records(variants, scorer.options.column_ids)
-    output = VariantOutput(out, records, header, frame, Path(table) if table else None)
+    variants = Path(variants)
+    records, header, frame = read_records(variants, scorer.options.column_ids, skip_malformed)
+    output = VariantOutput(out, records, header, frame, table, provenance)
     chunks = [list(enumerate(records[b : b + batch], start=b)) for b in range(0, len(records), batch)]
     if on_records:
         on_records(len(records))
@@ -118,16 +127,16 @@ def score_variants(variants: str | Path, scorer: VariantScorer | ScoreJob, out: 
             counts.update(result.counts)
             if on_chunk:
                 on_chunk(len(chunks[n]))
-    except KeyboardInterrupt:
-        raise Interrupted(output.abandon()) from None
-    except BaseException:
-        output.abandon()  # closes the partial output; the error says what went wrong
+        if records and not counts["scored"] and all(k in MISMATCHES for k in counts):
+            reason, n = max(counts.items(), key=lambda kv: kv[1])
+            raise VariantError(f"none of {len(records)} record(s) matches the reference: most ({n}) were {reason} "
+                               f"({SKIP_REASONS.get(reason, reason)}); is this the right FASTA (build, contig names)?")
+    except KeyboardInterrupt as stop:
+        raise Interrupted(output.abandon(stop)) from None
+    except BaseException as err:
+        output.abandon(err)  # the error says what went wrong
         raise
     output.close()
-    if records and not counts["scored"]:
-        reason, n = max(((k, v) for k, v in counts.items()), key=lambda kv: kv[1])
-        raise VariantError(f"none of {len(records)} record(s) was scored; most ({n}) were {reason} "
-                           f"({SKIP_REASONS.get(reason, reason)}); output written to {out}")
     return counts
 
 
@@ -144,10 +153,10 @@ def _results(scorer: VariantScorer | ScoreJob, chunks: list[list[tuple[int, Reco
     return ((futures[f], f.result()) for f in as_completed(futures))
 
 
-def score_file(variants: str | Path, job: ScoreJob, out: str | Path, table: str | Path | None = None,
-               batch: int = 256, cluster: str = "none", workers: int = 1,
-               on_records: Callable[[int], None] | None = None,
-               on_chunk: Callable[[int], None] | None = None) -> Counter:
+def score_file(variants: str | Path, job: ScoreJob, out: str | Path | OutputFile,
+               table: str | Path | OutputFile | None = None, batch: int = 256, cluster: str = "none",
+               workers: int = 1, on_records: Callable[[int], None] | None = None,
+               on_chunk: Callable[[int], None] | None = None, skip_malformed: bool = False) -> Counter:
     """`score_variants` with every input checked here first, inline (``cluster="none"``) or on a Dask
     cluster of ``workers``; warns once per reason with the count of alleles not scored."""
     scorer = cached_scorer(job)  # reads the FASTA index and the annotation before any worker starts
@@ -155,15 +164,34 @@ def score_file(variants: str | Path, job: ScoreJob, out: str | Path, table: str 
         check_store(job.store, job.model.checksums(), job.model.ensemble, scorer.reference.digest())
     if job.snv_store:
         check_snv_store(scorer.snv_store, job.options, job.annotation, scorer.reference.digest(), table is not None)
+    provenance = score_provenance(job, scorer.reference.digest())
     if cluster == "none":
-        counts = score_variants(variants, scorer, out, table, batch, None, on_records, on_chunk)
+        counts = score_variants(variants, scorer, out, table, batch, None, on_records, on_chunk, skip_malformed,
+                                provenance)
     else:
         from ..precompute.cluster import make_client
 
         if job.model is not None and cluster == "local":  # elsewhere each worker uses its own cores
             job = replace(job, model=job.model.with_threads(default_threads(workers)))
         with make_client(cluster, workers) as client:
-            counts = score_variants(variants, job, out, table, batch, client, on_records, on_chunk)
+            counts = score_variants(variants, job, out, table, batch, client, on_records, on_chunk, skip_malformed,
+                                    provenance)
     for reason, n in sorted((k, v) for k, v in counts.items() if k not in ("scored", "from_store")):
         warnings.warn(f"{n} allele(s) not scored: {reason} ({SKIP_REASONS.get(reason, reason)})", stacklevel=2)
     return counts
+
+
+def score_provenance(job: ScoreJob, reference_digest: str) -> dict:
+    """What a scored VCF's values depend on, for its header (see `provenance_header`)."""
+    options = job.options
+    items = {"reference": f"{Path(job.fasta).name} sha256:{reference_digest}",
+             "annotation": f"{Path(job.annotation).name} sha256:{sha256_file(job.annotation)}",
+             "settings": {"distance": options.distance, "mask": options.mask, "score_cutoff": options.score_cutoff,
+                          "score_exons": options.score_exons, "tags": "|".join(options.tags)}}
+    if job.model is not None:
+        items["ensemble"] = f"{job.model.ensemble} dtype={job.model.dtype} engine={job.model.engine}"
+        items["checkpoints"] = job.model.checksums()
+    for name, path in (("store", job.store), ("snvStore", job.snv_store)):
+        if path:
+            items[name] = Path(path).name
+    return items

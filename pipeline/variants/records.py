@@ -2,13 +2,15 @@
 
 Lines are split on tabs, or on runs of spaces when a line has no tab (the official example's
 first record is space-separated, and PyVCF, which the official tool used, accepts it). A line that
-cannot be parsed becomes a record with an ``error`` so it is still written out.
+cannot be parsed (fewer than 5 columns, a POS that is not a positive integer) is an error naming its
+line number; with ``skip_malformed`` such lines are counted, left out of the output and warned
+about, never turned into records.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,6 +41,7 @@ def _split(line: str) -> list[str]:
 
 
 def parse_vcf_line(line_no: int, line: str) -> Record:
+    """A data line as a `Record`; ``error`` says why it cannot be read (``malformed_line``, ``malformed_position``)."""
     fields = _split(line)
     record = Record(line_no, fields)
     if len(fields) < 5:
@@ -53,6 +56,35 @@ def parse_vcf_line(line_no: int, line: str) -> Record:
     return record
 
 
+MALFORMED = {"malformed_line": "fewer than 5 columns (CHROM POS ID REF ALT)",
+             "malformed_position": "POS is not a positive integer"}
+
+
+def drop_malformed(path: Path, records: list[Record], skip: bool) -> list[Record]:
+    """``records`` without unreadable lines: an error naming the first one, or (``skip``) a warning with the count.
+
+    Raises
+    ------
+    VariantError
+        If a line is malformed and ``skip`` is false.
+    """
+    bad = [r for r in records if r.error in MALFORMED]
+    if not bad:
+        return records
+    first = bad[0]
+    where = f"{path} line {first.line_no}: {MALFORMED[first.error]} ({_excerpt(first.fields)})"
+    if not skip:
+        more = f" (and {len(bad) - 1} more such line(s))" if len(bad) > 1 else ""
+        raise VariantError(f"{where}{more}; fix it, or pass --skip-malformed to leave such lines out")
+    warnings.warn(f"{len(bad)} malformed line(s) left out of the output; the first: {where}", stacklevel=3)
+    return [r for r in records if r.error not in MALFORMED]
+
+
+def _excerpt(fields: list[str]) -> str:
+    text = " ".join(fields)
+    return repr(text if len(text) <= 40 else text[:37] + "...")
+
+
 def _open_text(path: Path):
     with open(path, "rb") as probe:
         magic = probe.read(4)
@@ -61,8 +93,9 @@ def _open_text(path: Path):
     return open_text(path)
 
 
-def read_vcf(path: str | Path) -> tuple[list[str], Iterator[Record]]:
-    """(header lines, records) of a VCF; BCF is converted to VCF text through pysam."""
+def read_vcf(path: str | Path, skip_malformed: bool = False) -> tuple[list[str], list[Record]]:
+    """(header lines, records) of a VCF; BCF is converted to VCF text through pysam. Malformed lines:
+    see `drop_malformed`."""
     path = Path(path)
     if not path.is_file():
         raise VariantError(f"variant file {path} does not exist")
@@ -76,9 +109,9 @@ def read_vcf(path: str | Path) -> tuple[list[str], Iterator[Record]]:
     header = [line for line in lines if line.startswith("#")]
     if not header or not header[-1].startswith("#CHROM"):
         raise VariantError(f"{path} has no #CHROM header line: is it a VCF?")
-    records = (parse_vcf_line(n, line) for n, line in enumerate(lines, start=1)
-               if line.strip() and not line.startswith("#"))
-    return header, records
+    records = [parse_vcf_line(n, line) for n, line in enumerate(lines, start=1)
+               if line.strip() and not line.startswith("#")]
+    return header, drop_malformed(path, records, skip_malformed)
 
 
 def _bcf_as_text(path: Path) -> list[str]:
@@ -91,8 +124,10 @@ def _bcf_as_text(path: Path) -> list[str]:
         raise VariantError(f"BCF {path} cannot be read: {err}") from None
 
 
-def read_csv(path: str | Path, column_ids: str = "CHROM,POS,REF,ALT") -> tuple[pd.DataFrame, list[Record]]:
-    """A CSV of variants (official ``--column_ids`` convention) as its frame and records."""
+def read_csv(path: str | Path, column_ids: str = "CHROM,POS,REF,ALT",
+             skip_malformed: bool = False) -> tuple[pd.DataFrame, list[Record]]:
+    """A CSV of variants (official ``--column_ids`` convention) as its frame and records (malformed
+    rows: see `drop_malformed`; skipped rows leave the frame too)."""
     columns = column_ids.split(",")
     try:
         frame = pd.read_csv(path, header=0, dtype=str, keep_default_na=False)
@@ -107,7 +142,10 @@ def read_csv(path: str | Path, column_ids: str = "CHROM,POS,REF,ALT") -> tuple[p
     for n, row in enumerate(frame[columns].itertuples(index=False), start=2):
         chrom, pos, ref, alt = (str(v) for v in row)
         records.append(parse_vcf_line(n, "\t".join([chrom, pos, ".", ref.upper(), alt.upper()])))
-    return frame, records
+    kept = drop_malformed(Path(path), records, skip_malformed)
+    if len(kept) < len(records):
+        frame = frame.iloc[[r.line_no - 2 for r in kept]].reset_index(drop=True)
+    return frame, kept
 
 
 def parse_snv(text: str) -> tuple[str, int, str, str]:

@@ -63,7 +63,7 @@ def test_ensembles_match_golden(golden, get_ensemble, ensemble, engine):
 
 
 @pytest.mark.skipif(not onednn_bf16(), reason="oneDNN has no bfloat16 on this CPU")
-@pytest.mark.filterwarnings("ignore:bfloat16 on this CPU runs without AMX")  # slow there, still correct
+@pytest.mark.filterwarnings("ignore:bfloat16 on this CPU runs slower than float32")  # slow there, still correct
 def test_bfloat16_stays_within_its_tolerance(golden, get_ensemble):
     """bfloat16 (native or emulated by oneDNN) against the official float32 outputs, on the two real
     golden windows (one per strand): within the documented 0.02, and closer than the official module

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import gzip
 
+import pytest
+
 from pipeline.config import load_config
+from pipeline.errors import VariantError
 from pipeline.genome.fasta import Reference
 from pipeline.precompute.driver import run
 from pipeline.variants.driver import score_variants
@@ -19,7 +22,8 @@ BRCA_GTF = DATA / "grch37-brca1" / "canonical.gtf"
 HEADER = "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
 
 
-def score(ensemble, lines, tmp_path, fasta=BRCA_FASTA, gtf=BRCA_GTF, options=ScoreOptions(), name="in.vcf", store=None):
+def score(ensemble, lines, tmp_path, fasta=BRCA_FASTA, gtf=BRCA_GTF, options=ScoreOptions(), name="in.vcf", store=None,
+          **kwargs):
     path = tmp_path / name
     text = HEADER + "".join(line + "\n" for line in lines)
     if name.endswith(".gz"):
@@ -28,7 +32,7 @@ def score(ensemble, lines, tmp_path, fasta=BRCA_FASTA, gtf=BRCA_GTF, options=Sco
         path.write_text(text)
     scorer = VariantScorer(ensemble, Reference(fasta), load_genes(gtf, options), options,
                            StoredReference(store) if store else None)
-    counts = score_variants(path, scorer, tmp_path / "out.vcf")
+    counts = score_variants(path, scorer, tmp_path / "out.vcf", **kwargs)
     return data_lines(tmp_path / "out.vcf"), counts
 
 
@@ -100,7 +104,9 @@ def test_variant_near_contig_end_is_scored_with_n_padding(get_ensemble, tmp_path
     assert counts["scored"] == 1 and info_field(lines[0]).startswith("MYT1L|")
 
 
-def test_no_record_is_lost(get_ensemble, tmp_path):
+def test_no_record_is_lost_and_none_invented(get_ensemble, tmp_path):
+    """Every readable line comes out, each scored or with its reason; unreadable lines stop the run
+    (naming the line) or, when asked, are left out and counted: never turned into records."""
     lines = [
         "chr17\t41276133\t.\tC\tT\t.\t.\t.",
         "chr17\tnotanumber\t.\tC\tT\t.\t.\t.",
@@ -111,12 +117,17 @@ def test_no_record_is_lost(get_ensemble, tmp_path):
         "chr17\t41100000\t.\tN\tT\t.\t.\t.",  # outside any gene, in the N stretch
         "chr17\t41276133\t.\tCTAA\tGT\t.\t.\t.",  # neither SNV, MNV nor anchored indel
     ]
-    out, counts = score(get_ensemble(), lines, tmp_path)
-    assert len(out) == len(lines)
+    with pytest.raises(VariantError, match=r"in\.vcf line 4: POS is not a positive integer .*and 1 more"):
+        score(get_ensemble(), lines, tmp_path)
+    assert not (tmp_path / "out.vcf").exists()
+    with pytest.warns(UserWarning, match=r"2 malformed line\(s\) left out .* line 4"):
+        out, counts = score(get_ensemble(), lines, tmp_path, skip_malformed=True)
+    assert [line.split("\t")[1] for line in out] == [line.split("\t")[1] for line in lines if line != "garbage"
+                                                    and "notanumber" not in line]
     reasons = [info_field(line, "PangolinSkipped") for line in out]
-    assert reasons == [None, "malformed_position", "malformed_line", "unsupported_shape", "ref_mismatch",
-                       "unknown_contig", "unsupported_shape", "unsupported_shape"]
-    assert counts["scored"] == 1 and sum(counts.values()) == len(lines)
+    assert reasons == [None, "unsupported_shape", "ref_mismatch", "unknown_contig", "unsupported_shape",
+                       "unsupported_shape"]
+    assert counts["scored"] == 1 and sum(counts.values()) == len(lines) - 2
 
 
 def test_reference_scores_from_a_store(get_ensemble, tmp_path):

@@ -25,15 +25,27 @@ def test_unwritable_output_fails_before_any_work(tmp_path, monkeypatch, capsys):
     vcf = tmp_path / "in.vcf"
     vcf.write_text(HEADER + "chr17\t41276133\t.\tC\tT\t.\t.\t.\n")
     code, _, err = run_cli(monkeypatch, capsys, *score_args(vcf, tmp_path / "no-such-dir" / "out.vcf"))
-    assert code == 2 and err.strip().splitlines()[-1].startswith("error: cannot write")
+    assert code == 2 and err.strip().splitlines()[-1].endswith("no-such-dir does not exist")
 
 
-def test_nothing_scored_is_an_error_naming_the_cause(tmp_path, monkeypatch, capsys):
+def test_input_that_matches_nothing_in_the_reference_is_an_error(tmp_path, monkeypatch, capsys):
     vcf = tmp_path / "in.vcf"
     vcf.write_text(HEADER + "chrUn\t100\t.\tC\tT\t.\t.\t.\nchrUn\t200\t.\tG\tA\t.\t.\t.\n")
     code, _, err = run_cli(monkeypatch, capsys, *score_args(vcf, tmp_path / "out.vcf"))
-    assert code == 2 and "none of 2 record(s) was scored; most (2) were unknown_contig" in err
-    assert len([line for line in (tmp_path / "out.vcf").read_text().splitlines() if not line.startswith("#")]) == 2
+    assert code == 2 and "none of 2 record(s) matches the reference: most (2) were unknown_contig" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.vcf"]  # no output, no partial file
+
+
+def test_nothing_genic_is_a_complete_result(tmp_path, monkeypatch, capsys):
+    """A scatter/gather chunk whose variants all lie between genes must not fail the workflow."""
+    from pipeline.genome.fasta import Reference
+
+    base = Reference(BRCA / "chr17.fa.gz").fetch("chr17", 41_299_999, 41_300_000).upper()  # between BRCA1 and NBR1
+    vcf = tmp_path / "in.vcf"
+    vcf.write_text(HEADER + f"chr17\t41300000\t.\t{base}\t{'A' if base != 'A' else 'C'}\t.\t.\t.\n")
+    code, _, err = run_cli(monkeypatch, capsys, *score_args(vcf, tmp_path / "out.vcf"))
+    assert code == 0 and "1 allele(s) not scored: not_in_gene" in err
+    assert (tmp_path / "out.vcf").read_text().splitlines()[-1].endswith("PangolinSkipped=not_in_gene")
 
 
 def test_records_are_written_in_input_order_as_earlier_ones_complete(tmp_path):
@@ -48,7 +60,7 @@ def test_records_are_written_in_input_order_as_earlier_ones_complete(tmp_path):
     output.close()
     lines = (tmp_path / "out.vcf").read_text().splitlines()[3:]
     assert [line.split("\t")[1] for line in lines] == ["1", "2", "3", "4"] and "Pangolin=G|" in lines[2]
-    assert not (tmp_path / "out.vcf.partial").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["out.vcf"]  # no temporary left beside it
 
 
 class _InterruptedAfterTwo:
@@ -69,11 +81,11 @@ class _InterruptedAfterTwo:
         return []
 
 
-def test_ctrl_c_keeps_the_records_done_and_says_where(tmp_path):
+def test_ctrl_c_leaves_the_old_output_and_no_partial_file(tmp_path):
     vcf = tmp_path / "in.vcf"
     vcf.write_text(HEADER + "".join(f"chr17\t{p}\t.\tC\tT\t.\t.\t.\n" for p in range(1, 5)))
-    with pytest.raises(Interrupted, match=r"2 of 4 records written to .*out\.vcf\.partial"):
+    (tmp_path / "out.vcf").write_text("earlier results\n")
+    with pytest.raises(Interrupted, match=r"2 of 4 records were done; nothing written to .*out\.vcf"):
         score_variants(vcf, _InterruptedAfterTwo(), tmp_path / "out.vcf", batch=2)
-    partial = (tmp_path / "out.vcf.partial").read_text().splitlines()
-    assert [line.split("\t")[1] for line in partial if not line.startswith("#")] == ["1", "2"]
-    assert not (tmp_path / "out.vcf").exists()
+    assert (tmp_path / "out.vcf").read_text() == "earlier results\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.vcf", "out.vcf"]
