@@ -1,4 +1,5 @@
-"""Gene bodies and exons from a GTF or GFF3 (parsed with pyranges), with filters.
+"""Gene bodies and exons from a GTF or GFF3 (parsed with pyranges), with filters. The format is read
+from the content (a `##gff-version 3` line, `key=value` or `key "value"` attributes), not the file name.
 
 Output is a gene table (pandas DataFrame), one row per gene, coordinates 0-based half-open:
 ``gene_id, gene_name, gene_type, chrom, strand, start, end, exon_starts, exon_ends``. Exons are
@@ -10,6 +11,7 @@ file has no gene features.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 import warnings
 from dataclasses import dataclass
@@ -67,15 +69,56 @@ def _drop_malformed(path: Path) -> tuple[Path, int]:
         return path, 0
     if not kept:
         raise AnnotationError(f"annotation {path} has no valid GTF/GFF3 feature lines ({bad} malformed)")
-    suffix = ".gff3" if _is_gff3(path) else ".gtf"
+    suffix = ".gff3" if is_gff3(path) else ".gtf"
     with tempfile.NamedTemporaryFile("w", suffix=suffix, delete=False) as out:
         out.writelines(kept)
     return Path(out.name), bad
 
 
-def _is_gff3(path: Path) -> bool:
+# The first attribute of a feature line: GFF3 ``key=value;``, GTF ``key "value";`` (or ``key value;``).
+_GFF3_ATTRIBUTE = re.compile(r'\s*[^\s=;"]+=')
+_GTF_ATTRIBUTE = re.compile(r'\s*[^\s=;"]+\s+\S')
+_SNIFF_LINES = 1_000  # feature lines read before trusting the file name
+
+
+def _format_of_content(path: Path) -> str | None:
+    """``"gff3"`` or ``"gtf"`` as the file's content says (a ``##gff-version 3`` line, else the
+    attributes of its first feature lines), or None if it says neither."""
+    with open_text(path) as handle:
+        features = 0
+        for line in handle:
+            if line.startswith("##gff-version"):
+                return "gff3" if line.split()[1:2] and line.split()[1].startswith("3") else None
+            if line.startswith("#") or not line.strip():
+                continue
+            fields = line.rstrip("\n").split("\t")
+            if len(fields) == 9:
+                if _GFF3_ATTRIBUTE.match(fields[8]):
+                    return "gff3"
+                if _GTF_ATTRIBUTE.match(fields[8]):
+                    return "gtf"
+            features += 1
+            if features >= _SNIFF_LINES:
+                break
+    return None
+
+
+@lru_cache(maxsize=32)
+def _format_of(path: Path, mtime_ns: int, size: int) -> str:
+    by_content = _format_of_content(path)
+    if by_content:
+        return by_content
     name = path.name.lower().removesuffix(".gz")
-    return name.endswith((".gff3", ".gff"))
+    return "gff3" if name.endswith((".gff3", ".gff")) else "gtf"
+
+
+def is_gff3(path: str | os.PathLike) -> bool:
+    """Whether an annotation is GFF3 (else GTF), judged by its content, whatever its name says: a
+    ``##gff-version 3`` line or ``key=value`` attributes. The name decides only when the content
+    has neither (no feature line with attributes)."""
+    path = Path(path)
+    stat = path.stat()
+    return _format_of(path, stat.st_mtime_ns, stat.st_size) == "gff3"
 
 
 def _read_features(path: Path) -> pd.DataFrame:
@@ -84,15 +127,14 @@ def _read_features(path: Path) -> pd.DataFrame:
     clean, bad = _drop_malformed(path)
     if bad:
         warnings.warn(f"annotation {path.name}: skipped {bad} malformed line(s)", stacklevel=3)
+    gff3 = is_gff3(path)
     try:
-        if _is_gff3(path):
+        if gff3:
             df = pr.read_gff3(str(clean), as_df=True)
         else:
             df = pr.read_gtf(str(clean), as_df=True, duplicate_attr=True)
     except Exception as err:  # pyranges raises bare pandas/attribute errors on odd input
-        raise AnnotationError(
-            f"annotation {path} cannot be parsed as {'GFF3' if _is_gff3(path) else 'GTF'}: {err}"
-        ) from None
+        raise AnnotationError(f"annotation {path} cannot be parsed as {'GFF3' if gff3 else 'GTF'}: {err}") from None
     finally:
         if clean != path:
             clean.unlink()
@@ -153,7 +195,7 @@ def _normalise(df: pd.DataFrame, gff3: bool) -> pd.DataFrame:
 def _parsed_features(path: Path, mtime_ns: int, size: int) -> pd.DataFrame:
     """Normalised features of one version of a file, parsed (and its malformed lines warned about)
     once per process however many gene tables are made from it."""
-    return _normalise(_read_features(path), _is_gff3(path))
+    return _normalise(_read_features(path), is_gff3(path))
 
 
 def read_genes(path: str | os.PathLike, gene_filter: GeneFilter = GeneFilter()) -> pd.DataFrame:
