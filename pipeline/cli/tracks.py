@@ -64,6 +64,7 @@ def export(
     From an all-SNV store: one VCF record per SNV with the official Pangolin= string and typed fields
     (PangolinGain, PangolinLoss, PangolinLargestDS, per tissue with --per-tissue stores), sorted;
     .vcf.gz is BGZF with a .tbi index, .bcf gets a .csi."""
+    from ..outputs import check_output_dir
     from ..tracks.export import export_tracks
 
     if fmt == "vcf":
@@ -76,6 +77,7 @@ def export(
         n = export_vcf(SnvReader(store), output)
         _say(f"wrote {n:,} SNV records to {output}" + (" (+ index)" if output.index else ""))
         return
+    check_output_dir(out)  # before the store is read
     paths = export_tracks(store, out, fmt, tissue, metric)
     _say(f"wrote {len(paths)} {fmt} files to {out}")
 

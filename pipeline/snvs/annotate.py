@@ -11,11 +11,11 @@ from ..outputs import OutputFile
 from ..store.snv_reader import SnvReader
 from ..variants.deltas import allele_value, stored_value
 from ..variants.output import ChunkResult, VariantOutput
-from ..variants.records import parse_snv, read_vcf
+from ..variants.records import parse_variant, read_vcf
 
 REASONS = {"not_in_store": "contig or position not in the store (outside its regions)",
            "ref_mismatch": "REF differs from the store's reference base", "not_snv": "not a single-base substitution",
-           "malformed": "not CHROM:POS:REF:ALT"}
+           "malformed": "not CHROM:POS:REF:ALT with REF and ALT of A, C, G, T, N"}
 
 
 def info_value(reader: SnvReader, chrom: str, pos: int, ref: str, alt: str) -> tuple[str | None, str | None]:
@@ -31,7 +31,7 @@ def lookup_strings(reader: SnvReader, snvs: list[str]) -> list[tuple[str, str | 
     rows = []
     for text in snvs:
         try:
-            chrom, pos, ref, alt = parse_snv(text)
+            chrom, pos, ref, alt = parse_variant(text)
         except VariantError:
             rows.append((text, None, "malformed"))
             continue

@@ -19,7 +19,8 @@ import pandas as pd
 from ..errors import VariantError
 from ..genome.files import open_text
 
-_SNV = re.compile(r"^\s*([^:\s]+):([\d,_]+):([ACGTNacgtn]):([ACGTacgt])\s*$")
+# CHROM:POS:REF:ALT, CHROM-POS-REF-ALT (SpliceAI-lookup's form) or CHROM:POS REF>ALT; 1-based POS
+_VARIANT = re.compile(r"^\s*([^:\s]+?)[:-]([\d,_]+)(?:[:-]|\s+|:\s*)([ACGTNacgtn]+)(?:[:>-])([ACGTNacgtn]+)\s*$")
 
 
 @dataclass
@@ -148,10 +149,17 @@ def read_csv(path: str | Path, column_ids: str = "CHROM,POS,REF,ALT",
     return frame, kept
 
 
-def parse_snv(text: str) -> tuple[str, int, str, str]:
-    """``chr:pos:ref:alt`` (1-based) -> (chrom, pos, REF, ALT); `VariantError` for anything else."""
-    match = _SNV.match(text)
+def parse_variant(text: str) -> tuple[str, int, str, str]:
+    """``chr17:41276126:C:A``, ``chr17-41276126-C-A`` or ``chr17:41276126 C>A`` (1-based) -> (chrom,
+    pos, REF, ALT), REF and ALT any run of A/C/G/T/N (whether it is an SNV is the caller's question).
+
+    Raises
+    ------
+    VariantError
+        If ``text`` has none of these forms or POS is not a positive integer.
+    """
+    match = _VARIANT.match(text)
     if not match or int(match.group(2).replace(",", "").replace("_", "")) < 1:
-        raise VariantError(f"{text!r} is not an SNV as CHROM:POS:REF:ALT (e.g. chr17:43094464:C:T)")
+        raise VariantError(f"{text!r} is not a variant as CHROM:POS:REF:ALT (e.g. chr17:43094464:C:T)")
     chrom, pos, ref, alt = match.groups()
     return chrom, int(pos.replace(",", "").replace("_", "")), ref.upper(), alt.upper()

@@ -126,8 +126,14 @@ def test_other_settings_are_refused(built, tmp_path):
 
 def test_lookup_reports_every_snv(built, tmp_path, monkeypatch, capsys):
     store, _, vcf = built
-    rows = lookup_strings(SnvReader(store), ["chr22:32049941:X:T", "chr22:1:A:T", "junk", "22:32049941:A:AT"])
-    assert [reason for _, _, reason in rows] == ["malformed", "not_in_store", "malformed", "malformed"]
+    rows = lookup_strings(SnvReader(store), ["chr22:32049941:X:T", "chr22:1:A:T", "junk", "22:32049941:A:AT",
+                                             "chr22:32049941:TT:G"])
+    # an indel or MNV is read, then refused as not an SNV, as `lookup --vcf` refuses it
+    assert [reason for _, _, reason in rows] == ["malformed", "not_in_store", "malformed", "not_snv", "not_snv"]
+    first = data_lines(vcf)[0].split("\t")
+    forms = [f"{first[0]}-{first[1]}-{first[3]}-{first[4]}", f"{first[0]}:{first[1]} {first[3]}>{first[4]}"]
+    assert {value for _, value, _ in lookup_strings(SnvReader(store), forms)} == {
+        lookup_strings(SnvReader(store), [":".join(first[i] for i in (0, 1, 3, 4))])[0][1]}
     first = data_lines(vcf)[0].split("\t")
     wrong_ref = next(b for b in "ACGT" if b not in (first[3], first[4]))
     assert lookup_strings(SnvReader(store), [f"{first[0]}:{first[1]}:{wrong_ref}:{first[4]}"])[0][2] == "ref_mismatch"
