@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
 PLAIN_INTERVAL = 30.0  # seconds between plain progress lines
 
@@ -37,16 +39,36 @@ def plain_line(label: str, unit: str, done: int, total: int, elapsed: float) -> 
     return text + f", {_duration(elapsed)} elapsed"
 
 
+class TimeLeftColumn(ProgressColumn):
+    """Time left at the average rate since the start, as the plain lines give it.
+
+    rich's `TimeRemainingColumn` wants two updates within its 30 s speed window; tiles that take
+    minutes never give it that, so it showed ``-:--:--`` for a whole run.
+    """
+
+    max_refresh = 0.5  # as rich's own: no jitter
+
+    def render(self, task: Task) -> Text:
+        elapsed = task.elapsed
+        if task.total is None or not task.completed or not elapsed:
+            return Text("-:--:--", style="progress.remaining")
+        seconds = int(round(max(task.total - task.completed, 0) * elapsed / task.completed))
+        hours, rest = divmod(seconds, 3600)
+        return Text(f"{hours}:{rest // 60:02d}:{rest % 60:02d} left", style="progress.remaining")
+
+
 class CountProgress:
     """Progress over a known number of items (variant records, bases), with their rate and time left.
 
-    Nothing is shown until ``total`` is called, so an early error prints alone. ``console`` and
-    ``interval`` are for tests.
+    Nothing is shown until ``total`` is called, so an early error prints alone. ``console``,
+    ``interval`` and ``clock`` (seconds, monotonic) are for tests.
     """
 
     def __init__(self, label: str, enabled: bool = True, unit: str | None = None,
-                 console: Console | None = None, interval: float = PLAIN_INTERVAL):
+                 console: Console | None = None, interval: float = PLAIN_INTERVAL,
+                 clock: Callable[[], float] = time.monotonic):
         self.label, self.unit, self.enabled, self.interval = label, unit or label, enabled, interval
+        self.clock = clock
         self.console = console or Console(stderr=True)
         self.done = self.goal = self.last_done = 0
         self.started = self.last_line = 0.0
@@ -69,14 +91,14 @@ class CountProgress:
 
     def total(self, n: int) -> None:
         """Start showing progress towards ``n`` items."""
-        self.goal, self.started = n, time.monotonic()
+        self.goal, self.started = n, self.clock()
         self.last_line, self.last_done = self.started, 0
         if not self.enabled:
             return
         if self.console.is_terminal:
             self.bar = Progress(TextColumn(f"[bold]{self.label}"), BarColumn(), MofNCompleteColumn(),
-                                TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TimeRemainingColumn(),
-                                console=self.console, transient=False)
+                                TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TimeLeftColumn(),
+                                console=self.console, transient=False, get_time=self.clock)
             self.bar.start()
             self.task = self.bar.add_task(self.label, total=n, rate="")
         else:  # a line every interval, work or not, so a log shows the run is alive
@@ -93,13 +115,13 @@ class CountProgress:
         self.done += n
         if not self.enabled or not self.started:
             return
-        now = time.monotonic()
+        now = self.clock()
         if self.bar is not None:
             rate = self.done / (now - self.started) if now > self.started else 0.0
             self.bar.update(self.task, completed=self.done, rate=f"{rate:,.1f} {self.unit}/s")
 
     def _line(self) -> None:
-        now = time.monotonic()
+        now = self.clock()
         self.console.print(plain_line(self.label, self.unit, self.done, self.goal, now - self.started), highlight=False)
         self.last_line, self.last_done = now, self.done
 
@@ -107,10 +129,11 @@ class CountProgress:
 class RunProgress:
     """Progress of a precompute in bases (tiles differ in size), fed by the driver's callbacks."""
 
-    def __init__(self, enabled: bool = True, console: Console | None = None, interval: float = PLAIN_INTERVAL):
+    def __init__(self, enabled: bool = True, console: Console | None = None, interval: float = PLAIN_INTERVAL,
+                 clock: Callable[[], float] = time.monotonic):
         self.console = console or Console(stderr=True)
         self.enabled = enabled
-        self.bases = CountProgress("bases", enabled, console=self.console, interval=interval)
+        self.bases = CountProgress("bases", enabled, console=self.console, interval=interval, clock=clock)
         self.tiles = 0
 
     def __enter__(self) -> RunProgress:

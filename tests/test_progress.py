@@ -66,3 +66,21 @@ def test_run_progress_counts_bases_of_pending_tiles():
     text = buffer.getvalue()
     assert "resuming: 1/3 tiles already done" in text and "Dask dashboard: http://x:8787" in text
     assert "bases: 200 to do" in text and "bases 200/200 (100%)" in text and progress.tiles == 2
+
+
+def test_terminal_bar_shows_time_left_once_a_rate_is_known():
+    """rich's own column needed two updates within 30 s: with tiles of minutes it stayed -:--:--."""
+    now = [1000.0]
+    out, buffer = console(terminal=True)
+    with CountProgress("bases", console=out, clock=lambda: now[0]) as progress:
+        progress.total(100)
+        progress.bar.refresh()
+        assert "-:--:--" in buffer.getvalue() and " left" not in buffer.getvalue()  # no rate yet
+        now[0] += 120.0  # one tile of two minutes: a quarter done
+        progress.advance(25)
+        progress.bar.refresh()
+        assert "0:06:00 left" in buffer.getvalue()  # 75 more at 25 per 2 minutes
+        now[0] += 240.0
+        progress.advance(50)
+        progress.bar.refresh()
+        assert "0:02:00 left" in buffer.getvalue()
