@@ -11,7 +11,7 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev,slurm]'
 	touch $@
 
-.PHONY: install run test test-fast bench
+.PHONY: install run test test-fast bench docs
 install: $(BIN)/.installed
 
 run: $(BIN)/.installed  ## precompute the built-in example (GRCh38 chr22 region) into example.zarr
@@ -26,3 +26,7 @@ test-fast: $(BIN)/.installed  ## for development: skips tests marked slow, slurm
 
 bench: $(BIN)/.installed  ## engine benchmark: reference vs fast, float32 and bfloat16
 	$(BIN)/pangolin-pipeline bench
+
+docs: $(BIN)/.installed  ## the documentation site (docs/ -> site/); broken links and references fail it
+	$(BIN)/pip install --quiet -e '.[docs]'
+	$(BIN)/mkdocs build --strict --quiet

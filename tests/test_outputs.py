@@ -185,3 +185,10 @@ def test_cli_stops_quietly_with_141_when_the_reader_leaves(two_snvs, tmp_path, m
 def test_debug_is_accepted_after_the_command_and_workers_must_be_positive(two_snvs, tmp_path, monkeypatch, capsys):
     code, _, err = run_cli(monkeypatch, capsys, *score_args(two_snvs, tmp_path / "o.vcf", "--workers", "0", "--debug"))
     assert code == 2 and "--workers" in err and "must be >= 1" in err and "No such option" not in err
+
+
+def test_a_store_cannot_be_made_in_a_virtual_file_system():
+    from pipeline.outputs import check_output_dir
+
+    with pytest.raises(OutputError, match="virtual file system"):
+        check_output_dir("/proc/x.zarr")

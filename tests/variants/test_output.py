@@ -89,3 +89,15 @@ def test_ctrl_c_leaves_the_old_output_and_no_partial_file(tmp_path):
         score_variants(vcf, _InterruptedAfterTwo(), tmp_path / "out.vcf", batch=2)
     assert (tmp_path / "out.vcf").read_text() == "earlier results\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.vcf", "out.vcf"]
+
+
+def test_a_truncated_last_line_is_an_error_or_left_out_never_a_record(tmp_path, monkeypatch, capsys):
+    vcf = tmp_path / "in.vcf"
+    vcf.write_text(HEADER + "chr17\t41276133\t.\tC\tT\t.\t.\t.\nchr17\t4127613")  # cut off mid-record
+    code, _, err = run_cli(monkeypatch, capsys, *score_args(vcf, tmp_path / "out.vcf"))
+    assert code == 2 and "in.vcf line 4: fewer than 5 columns" in err and "--skip-malformed" in err
+    assert not (tmp_path / "out.vcf").exists()
+    code, _, err = run_cli(monkeypatch, capsys, *score_args(vcf, tmp_path / "out.vcf"), "--skip-malformed")
+    assert code == 0 and "1 malformed line(s) left out" in err
+    records = [line for line in (tmp_path / "out.vcf").read_text().splitlines() if not line.startswith("#")]
+    assert [r.split("\t")[1] for r in records] == ["41276133"]
