@@ -1,0 +1,195 @@
+"""The ASGI application: SpliceAI-lookup's Pangolin endpoint, our versioned API (/api/v1, described
+by the generated OpenAPI schema at /openapi.json, browsable at /docs), and the page at /.
+
+Every error is JSON ``{"error": message, "code": ...}`` with a 4xx status (429/503 with Retry-After
+when computing is saturated); nothing a request sends names a file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any, Literal
+
+from fastapi import FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from .. import __version__
+from . import lookup_api
+from .answers import Answer, InputProblem, parse
+from .catalog import Catalog
+from .compute import ComputeQueue
+from .resolver import Resolver, Unavailable
+from .tracks import read_tracks
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_body: int = 1_000_000  # bytes of a request body
+    max_variants: int = 10_000  # per batch request
+    max_region: int = 2_000_000  # bases of a track request
+    max_points: int = 20_000  # values per track returned
+    max_distance: int = lookup_api.MAX_DISTANCE
+
+
+class ScoreRequest(BaseModel):
+    """Variants to score together with one set of settings."""
+
+    model_config = ConfigDict(extra="forbid")
+    variants: list[str] = Field(description="chr17-41276126-C-A, chr17:41276126:C:A or 17:41276126 C>A",
+                                max_length=Limits.max_variants)
+    hg: Literal["37", "38"] | None = Field(None, description="genome build; none: any store or the model")
+    distance: int = Field(50, ge=1, le=Limits.max_distance, description="bases either side of the variant")
+    mask: bool = Field(True, description="official masking (no gains at annotated sites, no losses elsewhere)")
+    source: Literal["auto", "store", "model"] = Field("auto", description="auto: a matching store, else the model")
+
+
+def _error(status: int, code: str, message: str, headers: dict | None = None, **extra: Any) -> JSONResponse:
+    return JSONResponse({"error": message, "code": code, **extra}, status_code=status, headers=headers)
+
+
+def create_app(catalog: Catalog, queue: ComputeQueue | None = None, limits: Limits = Limits()) -> FastAPI:
+    resolver = Resolver(catalog, queue)
+    app = FastAPI(title="pangolin-pipeline serve", version=__version__,
+                  description="Pangolin splice scores from precomputed stores, computed when not stored.")
+    static = resources.files("pipeline.service") / "static"
+    app.mount("/static", StaticFiles(directory=str(static)), name="static")
+
+    @app.middleware("http")
+    async def limit_body(request: Request, call_next):
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > limits.max_body):
+            return _error(413, "body_too_large", f"request body over {limits.max_body:,} bytes")
+        if length is None and request.headers.get("transfer-encoding"):
+            return _error(411, "length_required", "send Content-Length (chunked bodies are not accepted)")
+        return await call_next(request)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        codes = {404: "not_found", 405: "method_not_allowed"}
+        return _error(exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail),
+                      headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError):
+        details = [{"where": ".".join(str(p) for p in e.get("loc", ())), "problem": e.get("msg", "")}
+                   for e in exc.errors()[:20]]
+        first = details[0] if details else {"where": "request", "problem": "invalid"}
+        return _error(422, "invalid_request", f"{first['where']}: {first['problem']}", details=details)
+
+    @app.exception_handler(InputProblem)
+    async def problem(request: Request, exc: InputProblem):
+        return _error(exc.status, exc.code, exc.message)
+
+    @app.exception_handler(Unavailable)
+    async def unavailable(request: Request, exc: Unavailable):
+        return _error(exc.status, "busy" if exc.status == 429 else "timeout", exc.message,
+                      headers={"Retry-After": str(exc.retry_after)})
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception):  # a bug: still JSON, no traceback to the client
+        return _error(500, "internal_error", f"internal error ({type(exc).__name__}); see the server log")
+
+    # -- SpliceAI-lookup ------------------------------------------------------------------------
+    @app.api_route("/pangolin/", methods=["GET", "POST"], tags=["SpliceAI-lookup"],
+                   summary="SpliceAI-lookup's Pangolin API: one variant, its scores per gene")
+    async def pangolin(request: Request, variant: str | None = Query(None, max_length=1000),
+                       hg: str | None = Query(None, max_length=20), distance: str | None = Query(None, max_length=20),
+                       mask: str | None = Query(None, max_length=20)):
+        params: dict[str, Any] = dict(request.query_params)
+        if "variant" not in params and request.method == "POST":
+            params.update(await _json_object(request))
+        text = params.get("variant") if isinstance(params.get("variant"), str) else None
+        try:
+            text, build, dist, masked = lookup_api.read_params(params)
+            answer = await resolver.answer(parse(text), build, dist, masked)
+        except InputProblem as exc:
+            return JSONResponse(lookup_api.error_body(exc, text), status_code=exc.status)
+        return JSONResponse(lookup_api.response(answer, build), headers={"Access-Control-Allow-Origin": "*"})
+
+    # -- our API ---------------------------------------------------------------------------------
+    @app.get("/api/v1/stores", tags=["v1"], summary="The stores served and the model, with their identity")
+    async def stores() -> dict[str, Any]:
+        engine = [queue.engine.description] if queue else []
+        return {"version": __version__, "stores": catalog.describe(), "model": engine[0] if engine else None,
+                "limits": limits.__dict__}
+
+    @app.get("/api/v1/score", tags=["v1"], summary="One variant's scores per gene, from a store or computed")
+    async def score_one(variant: str = Query(..., max_length=200, description="e.g. chr17-41276126-C-A"),
+                        hg: Literal["37", "38"] | None = None,
+                        distance: int = Query(50, ge=1, le=limits.max_distance), mask: bool = True,
+                        source: Literal["auto", "store", "model"] = "auto") -> dict[str, Any]:
+        answer = await resolver.answer(parse(variant), hg, distance, mask, source)
+        return answer.as_json()
+
+    @app.post("/api/v1/score", tags=["v1"], summary="Many variants in one request (JSON in, JSON out)")
+    async def score_many(request: ScoreRequest) -> dict[str, Any]:
+        if len(request.variants) > limits.max_variants:
+            raise InputProblem("too_many_variants", f"{len(request.variants):,} variants; the limit is "
+                               f"{limits.max_variants:,} per request", 413)
+        parsed, results = [], [None] * len(request.variants)
+        for n, text in enumerate(request.variants):
+            try:
+                parsed.append((n, parse(text)))
+            except InputProblem as exc:
+                results[n] = _item_error(text, exc)
+        answers = await resolver.answer_many([v for _, v in parsed], request.hg, request.distance, request.mask,
+                                             request.source)
+        for (n, variant), answer in zip(parsed, answers):
+            results[n] = answer.as_json() if isinstance(answer, Answer) else _item_error(variant.text, answer)
+        counts = {"answered": sum(1 for r in results if "error" not in r)}
+        counts["errors"] = len(results) - counts["answered"]
+        return {"results": results, "counts": counts}
+
+    @app.get("/api/v1/tracks", tags=["v1"], summary="Per-base P(splice) and usage per tissue of a region or gene")
+    async def tracks(q: str = Query(..., max_length=200, description="chr22:32,049,801-32,050,200 or a gene"),
+                     store: str | None = Query(None, max_length=200, description="a track store's name"),
+                     hg: Literal["37", "38"] | None = None,
+                     points: int = Query(2000, ge=10, le=limits.max_points)) -> dict[str, Any]:
+        entries = catalog.track_store(store, hg)
+        if not entries:
+            raise InputProblem("no_track_store", f"no track store named {store[:60]!r}" if store
+                               else "this server has no track store" + (f" of build {hg}" if hg else ""), 404)
+        last = None
+        for entry in entries:
+            try:
+                return await asyncio.to_thread(read_tracks, entry, q, points, limits.max_region)
+            except InputProblem as exc:
+                if exc.code != "bad_region":
+                    raise
+                last = exc
+        raise last
+
+    @app.get("/api/v1/health", tags=["v1"], summary="Liveness and the compute queue's state")
+    async def health() -> dict[str, Any]:
+        return {"ok": True, "queue": {"pending": queue.pending, "limit": queue.max_pending, **queue.stats}
+                if queue else None}
+
+    @app.get("/", include_in_schema=False)
+    async def page():
+        return FileResponse(str(static / "index.html"), media_type="text/html")
+
+    return app
+
+
+def _item_error(text: str, exc: InputProblem) -> dict[str, Any]:
+    return {"variant": text[:200], "error": exc.message, "code": exc.code}
+
+
+async def _json_object(request: Request) -> dict[str, Any]:
+    body = await request.body()
+    if not body:
+        return {}
+    try:
+        value = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise InputProblem("bad_json", "the body is not valid JSON") from None
+    if not isinstance(value, dict):
+        raise InputProblem("bad_json", "the body must be a JSON object")
+    return value
