@@ -25,7 +25,7 @@ test-fast: $(BIN)/.installed  ## for development: skips tests marked slow, slurm
 	$(BIN)/python -m pytest -q -m "not slow and not slurm and not gpu" $(PYTEST_ARGS)
 
 bench: $(BIN)/.installed  ## engine benchmark: reference vs fast, float32 and bfloat16
-	$(BIN)/pangolin-pipeline bench
+	$(BIN)/pangolin-pipeline bench engine
 
 docs: $(BIN)/.installed  ## the documentation site (docs/ -> site/); broken links and references fail it
 	$(BIN)/pip install --quiet -e '.[docs]'

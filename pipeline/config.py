@@ -16,8 +16,7 @@ from typing import Any
 import yaml
 
 from .errors import ConfigError
-from .model.engine import ENGINES
-from .model.ensemble import DTYPES, ENSEMBLES
+from .model.choices import DTYPE_NAMES, ENGINES, ENSEMBLES, check_choice
 
 STORE_DTYPES = ("float16", "float32")
 
@@ -50,10 +49,10 @@ class RunConfig:
     heads: tuple[str, ...] = ()  # fine-tuned head checkpoints: one more store variable per output
 
     def __post_init__(self) -> None:
-        _choice("ensemble", self.ensemble, ENSEMBLES)
-        _choice("engine", self.engine, ENGINES)
-        _choice("dtype", self.dtype, tuple(DTYPES))
-        _choice("store_dtype", self.store_dtype, STORE_DTYPES)
+        check_choice("ensemble", self.ensemble, ENSEMBLES)
+        check_choice("engine", self.engine, ENGINES)
+        check_choice("dtype", self.dtype, DTYPE_NAMES)
+        check_choice("store_dtype", self.store_dtype, STORE_DTYPES)
         if self.tile_size < 1 or self.chunk_size < 1 or self.tile_size % self.chunk_size:
             raise ConfigError(
                 f"tile_size ({self.tile_size}) must be a positive multiple of chunk_size ({self.chunk_size})"
@@ -68,11 +67,6 @@ class RunConfig:
         if missing:
             flags = ", ".join(f"--{k.replace('_', '-')}" for k in missing)
             raise ConfigError(f"missing {', '.join(missing)}: give {flags} or set them in the config file")
-
-
-def _choice(key: str, value: str, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
-        raise ConfigError(f"{key} must be one of {', '.join(allowed)}; got {value!r}")
 
 
 def _coerce(key: str, value: Any, annotation: Any) -> Any:

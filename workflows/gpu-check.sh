@@ -3,7 +3,7 @@
 #   1. the GPU tests: float32 exactness and half-precision error against the golden outputs, cone-of-
 #      influence and variant scoring against their oracles, a dask-cuda run equal to an inline one;
 #   2. the engine benchmark on 2.2 Mb of real chr2 sequence, with a window x batch sweep per dtype;
-#   3. the all-SNV store's speed (bench --saturate) against `score` and the official-style path;
+#   3. the all-SNV store's speed (bench saturate) against `score` and the official-style path;
 #   4. the chr2 benchmark config (nine genes) precomputed inline and on a dask-cuda cluster: wall
 #      time of each and whether every stored value is equal.
 # Usage (repository root): workflows/gpu-check.sh OUTDIR
@@ -27,13 +27,13 @@ timeout 300 "$py" -m pytest -m gpu tests/test_gpu.py -q -p no:cacheprovider -W i
 
 if [ "${BENCH:-1}" = 1 ]; then  # BENCH=0 skips it
     step "engine benchmark"
-    timeout 300 "$py" -m pipeline.cli bench --device cuda --fasta "$chr2/chr2_1-2333275.fa.gz" \
+    timeout 300 "$py" -m pipeline.cli bench engine --device cuda --fasta "$chr2/chr2_1-2333275.fa.gz" \
         --region chr2:100,001-2,300,000 --reference-bases 100000 --window 25000 --window 100000 \
         --batch 1 --batch 8 --batch 32 2>&1 | tee "$out/bench-cuda.log"
 fi
 
 step "all-SNV store"
-timeout 200 "$py" -m pipeline.cli bench --saturate --device cuda --data "$shared/data" 2>&1 | tee "$out/saturate-cuda.log"
+timeout 200 "$py" -m pipeline.cli bench saturate --device cuda --data "$shared/data" 2>&1 | tee "$out/saturate-cuda.log"
 
 step "chr2 genes: inline and dask-cuda"
 stores=$(mktemp -d)

@@ -137,9 +137,9 @@ def half_error(half: np.ndarray, full: np.ndarray) -> str:
 def run_bench(seq: str, reference_bases: int, weights: str | None = None, device: str = "cpu",
               dtypes: tuple[str, ...] = ("float32", "bfloat16"), repeats: int = 2,
               windows: tuple[int, ...] = (), cone: bool = True,
-              batches: tuple[int, ...] = ()) -> tuple[list[Result], list[str]]:
-    """Results (reference and fast engines per dtype, a window x batch sweep per dtype, the cone path)
-    and notes.
+              batches: tuple[int, ...] = (), engines: bool = True) -> tuple[list[Result], list[str]]:
+    """Results (with ``engines``: reference and fast engines per dtype and a window x batch sweep per
+    dtype; with ``cone``: the cone path) and notes.
 
     The reference engine scores the first ``reference_bases`` only (it is slow); max|diff| is
     against reference float32 on those bases. Notes give each half dtype's error against fast float32.
@@ -148,7 +148,7 @@ def run_bench(seq: str, reference_bases: int, weights: str | None = None, device
     results: list[Result] = []
     notes: list[str] = []
     baseline, full = None, {}
-    for dtype in dtypes:
+    for dtype in dtypes if engines else ():
         for engine in ("reference", "fast"):
             n = reference_bases if engine == "reference" else len(seq) - context
             result, scores = time_engine(engine, dtype, seq[: n + context], weights, device,
@@ -162,7 +162,7 @@ def run_bench(seq: str, reference_bases: int, weights: str | None = None, device
     for dtype in dtypes:
         if dtype != "float32" and "float32" in full:
             notes.append(f"{dtype} vs float32 (fast engine): {half_error(full[dtype], full['float32'])}")
-    sweep = [(w, b) for w in windows or (None,) for b in batches or (None,)] if windows or batches else []
+    sweep = [(w, b) for w in windows or (None,) for b in batches or (None,)] if engines and (windows or batches) else []
     for dtype in dtypes:
         for window, batch in sweep:
             result, scores = time_engine("fast", dtype, seq, weights, device, repeats, window, batch)

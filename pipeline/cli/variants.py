@@ -43,7 +43,6 @@ def score(
 ) -> None:
     """Score variants as the official `pangolin` command does (INFO Pangolin=gene|pos:gain|pos:loss|Warnings:)."""
     from ..errors import WeightsError
-    from ..model.checkpoints import resolve_weights
     from ..model.spec import ModelSpec
     from ..outputs import VCF_SUFFIXES, OutputFile
     from ..progress import CountProgress
@@ -60,7 +59,7 @@ def score(
     options = ScoreOptions(distance=distance, mask=not no_mask, score_cutoff=score_cutoff, score_exons=score_exons,
                            tags=tuple(tags) if tags else ScoreOptions.tags, column_ids=column_ids)
     try:
-        model = ModelSpec(str(resolve_weights(weights, None).absolute()), dtype=dtype, device=device)
+        model = ModelSpec.resolve(weights, dtype=dtype, device=device)
     except WeightsError:
         if snv_store is None:
             raise

@@ -27,9 +27,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .choices import ENGINES
 from .network import Pangolin
 
-ENGINES = ("reference", "fast")
 # oneDNN takes float32 biases with half-precision inputs and adds them before the output's single
 # rounding: kept exact there (only on the CPU's oneDNN calls; cuDNN wants the input's dtype)
 ONEDNN_FLOAT32_BIASES = ("bn1_bias", "b1_float32")

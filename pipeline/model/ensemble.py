@@ -22,12 +22,12 @@ from ..genome.regions import check_strand
 from . import cpu
 from .allocator import keep_freed_memory
 from .checkpoints import checkpoint_name, load_network, resolve_weights, verify_checkpoint
+from .choices import DTYPE_NAMES, ENGINES, ENSEMBLES, check_choice
 from .config import ModelConfig
 from .cost import split_windows
-from .engine import ENGINES, build_runner
+from .engine import build_runner
 
-ENSEMBLES = ("official", "specialised")
-DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+DTYPES = {name: getattr(torch, name) for name in DTYPE_NAMES}
 REFERENCE_WINDOW = 5_000  # output bases per window in the official tools
 CPU_WINDOW = 100_000  # measured: 20/50/100/200 kb windows ran at 0.78/0.89/1.00/1.03x
 # Bytes of activations per (window position x batch) in the fast engine: a handful of live
@@ -50,8 +50,7 @@ class Member:
 
 def ensemble_members(ensemble: str, config: ModelConfig) -> list[Member]:
     """The checkpoints an ensemble uses and which output channels each one feeds."""
-    if ensemble not in ENSEMBLES:
-        raise ConfigError(f"ensemble must be one of {', '.join(ENSEMBLES)}; got {ensemble!r}")
+    check_choice("ensemble", ensemble, ENSEMBLES)
     members = []
     for t in range(len(config.tissues)):
         first = 3 * t
@@ -261,8 +260,7 @@ def resolve_device(device: str) -> torch.device:
 
 def check_compute(dtype: str, device: str) -> torch.device:
     """The torch device, if this machine can compute in ``dtype`` on it; else a one-line `ConfigError`."""
-    if dtype not in DTYPES:
-        raise ConfigError(f"dtype must be one of {', '.join(DTYPES)}; got {dtype!r}")
+    check_choice("dtype", dtype, DTYPE_NAMES)
     torch_device = resolve_device(device)
     if dtype == "float16" and torch_device.type == "cpu":
         raise ConfigError("dtype float16 is for GPUs; on CPU use bfloat16 or float32")
@@ -308,8 +306,7 @@ def load_ensemble(
         For an unknown ensemble, engine, dtype or device.
     """
     config = config or ModelConfig()
-    if engine not in ENGINES:
-        raise ConfigError(f"engine must be one of {', '.join(ENGINES)}; got {engine!r}")
+    check_choice("engine", engine, ENGINES)
     torch_device = check_compute(dtype, device)
     if dtype == "bfloat16" and torch_device.type == "cpu" and (slow := cpu.bf16_slow_warning(cpu.bf16_speedup())):
         warnings.warn(slow, stacklevel=2)

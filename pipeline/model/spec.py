@@ -1,8 +1,8 @@
 """`ModelSpec`: how to load an ensemble, as a small frozen value that travels to workers.
 
-Precompute tiles, variant scoring and ``predict`` all describe their model with one `ModelSpec`;
-each process loads an ensemble once per spec (`ModelSpec.load`, cached), so a Dask worker, an array
-task or the CLI process pays for the checkpoints once.
+Every command gets its model the same way: its options go to `ModelSpec.resolve` (weights resolved
+in the documented order, names checked), then to one cached load per process (`ModelSpec.load`), so
+a Dask worker, an array task or the CLI process pays for the checkpoints once.
 """
 
 from __future__ import annotations
@@ -16,11 +16,10 @@ from typing import Any
 
 import torch
 
-from ..errors import ConfigError
-from .checkpoints import verify_checkpoint
+from .checkpoints import resolve_weights, verify_checkpoint
+from .choices import DTYPE_NAMES, ENGINES, ENSEMBLES, check_choice
 from .config import ModelConfig
-from .engine import ENGINES
-from .ensemble import DTYPES, ENSEMBLES, Ensemble, ensemble_members, load_ensemble
+from .ensemble import Ensemble, ensemble_members, load_ensemble
 
 
 @dataclass(frozen=True)
@@ -37,9 +36,25 @@ class ModelSpec:
     threads: int | None = None
 
     def __post_init__(self) -> None:
-        for key, allowed in (("ensemble", ENSEMBLES), ("engine", ENGINES), ("dtype", tuple(DTYPES))):
-            if getattr(self, key) not in allowed:
-                raise ConfigError(f"{key} must be one of {', '.join(allowed)}; got {getattr(self, key)!r}")
+        for key, allowed in (("ensemble", ENSEMBLES), ("engine", ENGINES), ("dtype", DTYPE_NAMES)):
+            check_choice(key, getattr(self, key), allowed)
+
+    @classmethod
+    def resolve(cls, weights: str | None = None, configured_weights: str | None = None, *, ensemble: str = "official",
+                engine: str = "fast", dtype: str = "float32", device: str = "cpu", memory_gb: float = 2.0,
+                threads: int | None = None) -> ModelSpec:
+        """The spec of a command's options: ``weights`` (--weights) beats $PANGOLIN_WEIGHTS, which beats
+        ``configured_weights`` (a config file's), which beats the user directory.
+
+        Raises
+        ------
+        WeightsError
+            If no complete set of checkpoints is found where the first of these points.
+        ConfigError
+            For an unknown ensemble, engine or dtype.
+        """
+        directory = resolve_weights(weights, configured_weights)
+        return cls(str(directory.absolute()), ensemble, engine, dtype, device, memory_gb, threads)
 
     def with_threads(self, threads: int | None) -> ModelSpec:
         return dataclasses.replace(self, threads=threads)

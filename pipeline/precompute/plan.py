@@ -15,7 +15,6 @@ from ..genome.annotation import GeneFilter, read_genes
 from ..genome.contigs import match_contig
 from ..genome.digest import sha256_file
 from ..genome.fasta import Reference
-from ..model.checkpoints import resolve_weights
 from ..model.config import ModelConfig
 from ..model.spec import ModelSpec
 from ..store.identity import StoreIdentity
@@ -72,9 +71,9 @@ def _within_sequence(genes: pd.DataFrame, lengths: dict[str, int]) -> pd.DataFra
 
 def model_spec(config: RunConfig) -> ModelSpec:
     """The run's ensemble, with weights resolved in the documented order (flag, environment, config file)."""
-    weights = resolve_weights(config.weights_flag, config.weights)
-    return ModelSpec(str(weights.absolute()), config.ensemble, config.engine, config.dtype, config.device,
-                     config.memory_gb, config.threads_per_worker)
+    return ModelSpec.resolve(config.weights_flag, config.weights, ensemble=config.ensemble, engine=config.engine,
+                             dtype=config.dtype, device=config.device, memory_gb=config.memory_gb,
+                             threads=config.threads_per_worker)
 
 
 def plan_genes(config: RunConfig, reference: Reference) -> pd.DataFrame:

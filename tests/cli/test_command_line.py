@@ -90,7 +90,8 @@ BAD_VALUES = {
     "score": (["score", "v.vcf", "--fasta", CHR22, "--annotation", GTF, "--out", "o.vcf", "--distance", "0"],
               "must be >= 1"),
     "predict": (["predict", "--fasta", CHR22, "--region", "chr22:100-200", "--strand", "x"], "strand must be + or -"),
-    "bench": (["bench", "--region", "chr22:200-100"], "ends before it starts"),
+    "bench": (["bench", "engine", "--region", "chr22:200-100"], "ends before it starts"),
+    "bench saturate": (["bench", "saturate", "--region", "chr17:200-100"], "ends before it starts"),
     "weights fetch": (["weights", "fetch", "--weights", "w", "--from", "no/such/mirror"], "neither a URL nor"),
     "weights verify": (["weights", "verify", "--weights", "no/such/dir"], "no/such/dir (from --weights) does not"),
 }
