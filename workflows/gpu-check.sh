@@ -22,7 +22,7 @@ nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=c
 "$py" -c "import torch; print('torch', torch.__version__, 'CUDA', torch.version.cuda, 'cuDNN', torch.backends.cudnn.version())"
 
 step "GPU tests"
-timeout 300 "$py" -m pytest -m gpu tests/test_gpu.py -q -p no:cacheprovider -W ignore::DeprecationWarning \
+timeout 300 "$py" -m pytest -m gpu tests/model/test_gpu.py -q -p no:cacheprovider -W ignore::DeprecationWarning \
     -W ignore::FutureWarning 2>&1 | tee "$out/pytest-gpu.log"
 
 if [ "${BENCH:-1}" = 1 ]; then  # BENCH=0 skips it

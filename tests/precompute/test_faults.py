@@ -15,7 +15,7 @@ import zarr
 from pipeline.errors import StoreLocked
 from pipeline.precompute.driver import run
 
-from .conftest import DATA, REPO, WEIGHTS, two_gene_config
+from ..conftest import DATA, REPO, WEIGHTS, two_gene_config
 
 ARGS = ["--fasta", DATA / "grch38-chr22" / "chr22.fa.gz", "--annotation", REPO / "tests" / "data" / "two_genes.gtf",
         "--weights", WEIGHTS, "--tile-size", 1024, "--chunk-size", 256, "--cluster", "none", "--quiet"]

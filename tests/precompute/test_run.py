@@ -12,7 +12,7 @@ from pipeline.model.config import ModelConfig
 from pipeline.precompute.driver import run
 from pipeline.store import open_chrom, open_store
 
-from .conftest import DATA, REPO, two_gene_config
+from ..conftest import DATA, REPO, two_gene_config
 
 FASTA = DATA / "grch38-chr22" / "chr22.fa.gz"
 GTF = REPO / "tests" / "data" / "two_genes.gtf"

@@ -11,10 +11,10 @@ import zarr
 
 from pipeline.precompute.driver import run
 
-from .conftest import two_gene_config
-from .model.test_cone import check_substitutions, heart_networks
-from .model.test_golden import HALF_TOLERANCE, WINDOWS, golden_ensemble
-from .variants.test_golden_cli import check_against_official
+from ..conftest import two_gene_config
+from .test_cone import check_substitutions, heart_networks
+from .test_golden import HALF_TOLERANCE, WINDOWS, golden_ensemble
+from ..variants.test_golden_cli import check_against_official
 
 pytestmark = [pytest.mark.gpu,
               pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")]
