@@ -29,6 +29,7 @@ class StoreLock:
     def __init__(self, store: Path):
         from .manifest import Manifest
 
+        self.store = store
         self.path = Manifest.lock_path(store)
 
     def acquire(self) -> None:
@@ -48,7 +49,7 @@ class StoreLock:
                     else "another run"
                 )
                 raise StoreLocked(
-                    f"store {self.path.parents[2]} is in use by {who}; wait for it, or delete "
+                    f"store {self.store} is in use by {who}; wait for it, or delete "
                     f"{self.path} if that run is dead"
                 ) from None
             with os.fdopen(fd, "w") as handle:
@@ -72,7 +73,7 @@ class StoreLock:
             self.acquire()
         except PermissionError:
             raise StoreError(
-                f"cannot write to store {self.path.parents[2]}: permission denied (read-only store or "
+                f"cannot write to store {self.store}: permission denied (read-only store or "
                 "folder); choose another --out or ask its owner"
             ) from None
         return self
