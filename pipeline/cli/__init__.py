@@ -146,4 +146,4 @@ def main() -> None:
         sys.exit(1)
 
 
-from . import bench, finetune, model, precompute, service, snvs, tracks, variants  # noqa: E402,F401  (registers the commands)
+from . import bench, finetune, model, precompute, publish, service, snvs, tracks, variants  # noqa: E402,F401  (registers the commands)

@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from . import ConfigOpt, MaskTagsOpt, Opt, QuietOpt, SkipMalformedOpt, WeightsOpt, _say, app
+from .tracks import CacheOpt
 
 
 @app.command()
@@ -65,7 +66,7 @@ def saturate(
 
 @app.command()
 def lookup(
-    store: Annotated[Path, typer.Argument(help="an all-SNV store made by `saturate`")],
+    store: Annotated[str, typer.Argument(help="an all-SNV store made by `saturate`: a path or a URL")],
     snvs: Annotated[Optional[list[str]], typer.Argument(
         help="CHROM:POS:REF:ALT (1-based; also CHROM-POS-REF-ALT or 'CHROM:POS REF>ALT'), any number")] = None,
     vcf: Annotated[Optional[Path], Opt(metavar="FILE", show_default="none",
@@ -75,12 +76,15 @@ def lookup(
     index: Annotated[bool, Opt("--index", help="index the output (.tbi for .vcf.gz, .csi for .bcf); "
                                "the input must be sorted")] = False,
     skip_malformed: SkipMalformedOpt = False,
+    cache: CacheOpt = None,
 ) -> None:
     """Scores of SNVs from an all-SNV store, as `score` writes them (no model, no weights)."""
     from ..outputs import VCF_SUFFIXES, OutputFile
     from ..snvs.annotate import REASONS, annotate_vcf, lookup_strings
+    from ..store.location import use_cache
     from ..store.snv_reader import SnvReader
 
+    use_cache(cache)
     if vcf is not None:
         if out is None:
             raise typer.BadParameter("--vcf needs --out FILE", param_hint="--out")

@@ -9,7 +9,10 @@ import typer
 
 from . import Opt, _say, app
 
-StoreArg = Annotated[Path, typer.Argument(help="a store made by `run`")]
+StoreArg = Annotated[str, typer.Argument(help="a store made by `run`: a path or a URL (https://, s3://, gs://)")]
+CacheOpt = Annotated[Optional[str], Opt("--cache", metavar="DIR", show_default="none",
+                                        help="keep what is read from a store URL here; repeated queries read it "
+                                        "from disk (also $PANGOLIN_CACHE)")]
 TABLE_FORMATS = ("tsv", "csv", "parquet", "json")
 
 
@@ -24,6 +27,7 @@ def query(
                                       help="tsv, csv, parquet or json")] = None,
     out: Annotated[Optional[str], Opt("--out", "-o", metavar="FILE", show_default="stdout",
                                       help="output file (.gz: BGZF-compressed); - for stdout")] = None,
+    cache: CacheOpt = None,
 ) -> None:
     """Per-position scores of a region or gene, one row per position and strand.
 
@@ -32,8 +36,10 @@ def query(
     them with their defaults; unscored positions are NA (null in JSON and Parquet).
     """
     from ..outputs import OutputFile
+    from ..store.location import use_cache
     from ..tracks.query import Store, to_table, write_table
 
+    use_cache(cache)
     fmt = fmt or table_format(out)
     if fmt not in TABLE_FORMATS:
         raise typer.BadParameter(f"must be {', '.join(TABLE_FORMATS)}; got {fmt!r}", param_hint="--format")

@@ -29,10 +29,10 @@ def score(
     index: Annotated[bool, Opt("--index", help="index the output (.tbi for .vcf.gz, .csi for .bcf); "
                                "the input must be sorted")] = False,
     skip_malformed: SkipMalformedOpt = False,
-    store: Annotated[Optional[Path], Opt(metavar="DIR", show_default="none: computed",
-                                         help="read reference scores from this precomputed store")] = None,
-    snv_store: Annotated[Optional[Path], Opt(metavar="DIR", show_default="none",
-                                             help="answer SNVs from this all-SNV store (made by `saturate`)")] = None,
+    store: Annotated[Optional[str], Opt(metavar="DIR|URL", show_default="none: computed",
+                                        help="read reference scores from this precomputed store")] = None,
+    snv_store: Annotated[Optional[str], Opt(metavar="DIR|URL", show_default="none",
+                                            help="answer SNVs from this all-SNV store (made by `saturate`)")] = None,
     dtype: Annotated[str, Opt(help="float32, bfloat16, float16 (GPU)")] = "float32",
     device: Annotated[str, Opt(help="cpu or cuda")] = "cpu",
     cluster: Annotated[str, Opt(help="none (this process), local, slurm or tcp://HOST:PORT")] = "none",
@@ -46,6 +46,7 @@ def score(
     from ..model.spec import ModelSpec
     from ..outputs import VCF_SUFFIXES, OutputFile
     from ..progress import CountProgress
+    from ..store.location import absolute
     from ..variants.driver import ScoreJob, score_file
     from ..variants.scorer import ScoreOptions
 
@@ -65,7 +66,7 @@ def score(
             raise
         model = None  # variants outside the all-SNV store will say that they need weights
     job = ScoreJob(str(fasta.absolute()), str(annotation.absolute()), options, model,
-                   str(store.absolute()) if store else None, str(snv_store.absolute()) if snv_store else None)
+                   absolute(store) if store else None, absolute(snv_store) if snv_store else None)
     with CountProgress("records", enabled=not quiet) as progress:
         counts = score_file(variants, job, output, table_output, batch, cluster, workers, progress.total,
                             progress.advance, skip_malformed)

@@ -36,8 +36,8 @@ class PangolinBackendEntrypoint(BackendEntrypoint):
     supports_groups = True
 
     def guess_can_open(self, filename_or_obj: Any) -> bool:
-        if not isinstance(filename_or_obj, str | os.PathLike):
-            return False
+        if not isinstance(filename_or_obj, str | os.PathLike) or "://" in str(filename_or_obj):
+            return False  # URLs: name the engine (guessing would cost requests for every engine tried)
         path = Path(filename_or_obj)
         return (path / "zarr.json").is_file() and (path / MANIFEST / "zarr.json").is_file()
 
@@ -56,18 +56,25 @@ class PangolinBackendEntrypoint(BackendEntrypoint):
                              f"{_names(chroms)}, or use xr.open_datatree")
         if chrom not in chroms:
             raise ContigNotFound(f"store {path} has no chromosome {chrom!r}; it holds {_names(chroms)}")
-        ds = ZarrBackendEntrypoint().open_dataset(str(path), group=chrom, consolidated=consolidated,
-                                                  drop_variables=drop_variables)
-        return as_track(ds, path)
+        labels = _fixed_labels(path, chrom)
+        ds = ZarrBackendEntrypoint().open_dataset(path.zarr_store(), group=chrom, consolidated=consolidated,
+                                                  drop_variables=_dropping(drop_variables, labels),
+                                                  **_v3_only(path))
+        return as_track(ds.assign_coords(labels), path)
 
     def open_groups_as_dict(self, filename_or_obj: Any, *, drop_variables: str | Iterable[str] | None = None,
                             group: str | None = None) -> dict[str, Any]:
         from xarray.backends.zarr import ZarrBackendEntrypoint
 
         path, consolidated = _check_store(filename_or_obj)
-        groups = ZarrBackendEntrypoint().open_groups_as_dict(str(path), group=group, consolidated=consolidated,
-                                                             drop_variables=drop_variables)
-        groups = {name: as_track(ds, path) for name, ds in groups.items() if name.strip("/").split("/")[0] != MANIFEST}
+        labels = {chrom: _fixed_labels(path, chrom) for chrom in _chromosomes(path)}
+        every = {name for chrom_labels in labels.values() for name in chrom_labels}
+        groups = ZarrBackendEntrypoint().open_groups_as_dict(path.zarr_store(), group=group,
+                                                             consolidated=consolidated,
+                                                             drop_variables=_dropping(drop_variables, every),
+                                                             **_v3_only(path))
+        groups = {name: as_track(ds.assign_coords(labels.get(name.strip("/"), {})), path)
+                  for name, ds in groups.items() if name.strip("/").split("/")[0] != MANIFEST}
         for ds in groups.values():
             ds.attrs.pop("offset", None)  # the note for plain-zarr readers; positions are labelled here
         return groups
@@ -81,7 +88,7 @@ class PangolinBackendEntrypoint(BackendEntrypoint):
             self.open_groups_as_dict(filename_or_obj, drop_variables=drop_variables, group=group))
 
 
-def as_track(ds: Any, path: Path) -> Any:
+def as_track(ds: Any, path: Any) -> Any:
     """A chromosome group as the package presents it: ``position`` labelled 1-based, string labels.
 
     Groups without a chromosome axis (the root) are returned unchanged.
@@ -106,31 +113,41 @@ def as_track(ds: Any, path: Path) -> Any:
     labels = {dim: np.array([str(v) for v in ds[dim].values], dtype=object)
               for dim in ("strand", "tissue", "alt", "stat") if dim in ds.coords}
     ds = ds.assign_coords(labels)
-    ds.encoding["pangolin_store"] = str(path)
+    ds.encoding["pangolin_store"] = str(getattr(path, "path", None) or path)  # a path or URL (location.py)
     return ds
 
 
-def _check_store(filename_or_obj: Any) -> tuple[Path, bool]:
-    """The store's path and whether it has consolidated metadata; `StoreError` if it is not readable."""
+def _check_store(filename_or_obj: Any) -> tuple[Any, bool]:
+    """The store's location (location.py) and whether it has consolidated metadata; `StoreError` if
+    it is not readable."""
     from ..errors import StoreError
     from .layout import FORMAT_VERSION, READABLE_FORMATS
+    from .location import locate
 
     if not isinstance(filename_or_obj, str | os.PathLike):
-        raise StoreError(f"engine='pangolin' opens a store by its path, got {type(filename_or_obj).__name__}")
-    path = Path(filename_or_obj)
-    if not path.exists():
-        raise StoreError(f"{path} does not exist")
-    try:
-        stat = (path / "zarr.json").stat()
-        version, consolidated = _root_facts(str(path), stat.st_mtime_ns, stat.st_size)
-    except (OSError, ValueError):
-        raise StoreError(f"{path} is not a Zarr v3 store (no readable zarr.json)") from None
+        raise StoreError(f"engine='pangolin' opens a store by its path or URL, got {type(filename_or_obj).__name__}")
+    location = locate(filename_or_obj)
+    if location.remote:
+        root = location.root  # one request; every later opener of this URL reuses it
+        if root is None:
+            raise StoreError(f"{location} is not a Zarr v3 store (no zarr.json there)")
+        version = root.get("attributes", {}).get("format_version") if isinstance(root, dict) else None
+        consolidated = isinstance(root, dict) and root.get("consolidated_metadata") is not None
+    else:
+        path = location.path
+        if not path.exists():
+            raise StoreError(f"{path} does not exist")
+        try:
+            stat = (path / "zarr.json").stat()
+            version, consolidated = _root_facts(str(path), stat.st_mtime_ns, stat.st_size)
+        except (OSError, ValueError):
+            raise StoreError(f"{path} is not a Zarr v3 store (no readable zarr.json)") from None
     if version is None:
-        raise StoreError(f"{path} is a Zarr store but not a Pangolin splice-track store")
+        raise StoreError(f"{location} is a Zarr store but not a Pangolin splice-track store")
     if version not in READABLE_FORMATS:
-        raise StoreError(f"store {path} has format {version}; this version of pangolin-pipeline reads formats "
+        raise StoreError(f"store {location} has format {version}; this version of pangolin-pipeline reads formats "
                          f"{', '.join(map(str, READABLE_FORMATS))} (writes {FORMAT_VERSION}): upgrade the package")
-    return path, consolidated
+    return location, consolidated
 
 
 @lru_cache(maxsize=64)
@@ -141,8 +158,40 @@ def _root_facts(path: str, mtime_ns: int, size: int) -> tuple[Any, bool]:
     return root.get("attributes", {}).get("format_version"), root.get("consolidated_metadata") is not None
 
 
-def _chromosomes(path: Path) -> list[str]:
-    return sorted(p.name for p in path.iterdir() if p.name != MANIFEST and (p / "zarr.json").is_file())
+def _chromosomes(location: Any) -> list[str]:
+    return [name for name in location.groups() if name != MANIFEST]
+
+
+def _fixed_labels(location: Any, chrom: str) -> dict[str, Any]:
+    """For a store read by URL: the label coordinates whose values the format fixes (strand + -,
+    the four tissues, the SNV alts), taken from the package instead of read, so that opening a
+    chromosome (or a whole genome's DataTree) costs no request per label array. Only where the
+    consolidated metadata shows the array with exactly the expected length; local stores read them."""
+    if not location.remote:
+        return {}
+    from ..model.config import TISSUES
+    from .snv_layout import ALTS, STATS
+
+    nodes = location.consolidated() or {}
+    known = {"strand": ["+", "-"], "tissue": list(TISSUES), "alt": list(ALTS), "stat": list(STATS)}
+    labels = {}
+    for name, values in known.items():
+        meta = nodes.get(f"{chrom}/{name}")
+        if meta and meta.get("node_type") == "array" and list(meta.get("shape", [])) == [len(values)] \
+                and list(meta.get("dimension_names") or []) == [name]:
+            labels[name] = (name, values)
+    return labels
+
+
+def _v3_only(location: Any) -> dict[str, Any]:
+    """By URL, say the format: zarr would otherwise also ask for Zarr v2's files (three more requests)."""
+    return {"zarr_format": 3} if location.remote else {}
+
+
+def _dropping(drop_variables: str | Iterable[str] | None, labels: Iterable[str]) -> list[str] | None:
+    names = [drop_variables] if isinstance(drop_variables, str) else list(drop_variables or [])
+    names += [name for name in labels if name not in names]
+    return names or None
 
 
 def _names(chroms: list[str]) -> str:

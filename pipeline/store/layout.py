@@ -113,13 +113,19 @@ def create_store(path: Path, identity: dict[str, Any], genes: pd.DataFrame, leng
             coord[:] = np.array(labels, dtype=object)
 
 
-def read_identity(path: Path, unfinished_ok: bool = False) -> dict[str, Any]:
-    """The root attributes of a store.
+def read_identity(path: str | Path, unfinished_ok: bool = False) -> dict[str, Any]:
+    """The root attributes of a store, given by path or URL (see location.py).
 
     Raises:
         StoreError: ``path`` is not a store of this package, or its creation did not complete (see
             manifest.py) unless ``unfinished_ok`` (a run about to create it again).
     """
+    from .location import locate
+
+    location = locate(path)
+    if location.remote:
+        return _read_remote_identity(location, unfinished_ok)
+    path = location.path
     if not (path / "zarr.json").is_file():
         if (path / GROUP).is_dir():  # the lock of the run that began creating it is there (see lock.py)
             raise unfinished(path)
@@ -129,4 +135,20 @@ def read_identity(path: Path, unfinished_ok: bool = False) -> dict[str, Any]:
         raise StoreError(f"{path} is a Zarr store but not a Pangolin splice-track store")
     if not unfinished_ok and Manifest.creation_unfinished(path):
         raise unfinished(path)
+    return attrs
+
+
+def _read_remote_identity(location: Any, unfinished_ok: bool) -> dict[str, Any]:
+    """read_identity for a URL: one request (the root zarr.json, whose consolidated metadata also
+    says whether creation finished)."""
+    root = location.root
+    if root is None:
+        raise StoreError(f"{location} is not a Zarr v3 store (no zarr.json there)")
+    if not isinstance(root, dict) or root.get("zarr_format") != 3:
+        raise StoreError(f"{location} is not a Zarr v3 store (its zarr.json is not Zarr v3 metadata)")
+    attrs = root.get("attributes", {})
+    if "format_version" not in attrs:
+        raise StoreError(f"{location} is a Zarr store but not a Pangolin splice-track store")
+    if not unfinished_ok and location.has_node(GROUP) and not location.has_node(f"{GROUP}/done"):
+        raise unfinished(location)
     return attrs

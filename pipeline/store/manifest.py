@@ -22,12 +22,13 @@ import numpy as np
 import zarr
 
 from ..errors import StoreError
+from .location import locate
 from .tile import Tile
 
 GROUP = "_tiles"
 
 
-def unfinished(root: Path) -> StoreError:
+def unfinished(root: Any) -> StoreError:
     """The error for a store whose creation did not complete (an init that failed, was killed or still runs)."""
     return StoreError(f"store {root} is unfinished: its creation did not complete (an init that failed, was "
                       "killed or is still running); re-run the command that made it, same --out, to create it")
@@ -36,8 +37,9 @@ def unfinished(root: Path) -> StoreError:
 class Manifest:
     """Tile list and done flags of the store at ``root``."""
 
-    def __init__(self, root: Path):
-        self.root = Path(root)
+    def __init__(self, root: str | Path):
+        self.location = locate(root)  # reads work by URL too (export of a published store)
+        self.root = self.location.path if self.location.path is not None else self.location
 
     @staticmethod
     def lock_path(root: Path) -> Path:
@@ -46,7 +48,7 @@ class Manifest:
     @staticmethod
     def initialised(root: Path) -> bool:
         """Whether the store at ``root`` was created to the end (its ``done`` array exists)."""
-        return (Path(root) / GROUP / "done" / "zarr.json").is_file()
+        return locate(root).has_node(f"{GROUP}/done")
 
     @classmethod
     def creation_unfinished(cls, root: Path) -> bool:
@@ -70,7 +72,7 @@ class Manifest:
     @cached_property
     def _tiles(self) -> list[Tile]:
         self._require_initialised()
-        group = zarr.open_group(str(self.root), path=GROUP, mode="r", zarr_format=3)
+        group = zarr.open_group(self.location.zarr_store(), path=GROUP, mode="r", zarr_format=3)
         return [Tile.from_dict(d) for d in group.attrs["tiles"]]
 
     def tiles(self) -> list[Tile]:
@@ -78,7 +80,7 @@ class Manifest:
 
     def _done(self, mode: str = "r") -> zarr.Array:
         self._require_initialised()
-        return zarr.open_array(str(self.root), path=f"{GROUP}/done", mode=mode, zarr_format=3)
+        return zarr.open_array(self.location.zarr_store(), path=f"{GROUP}/done", mode=mode, zarr_format=3)
 
     def mark_done(self, tile_id: str) -> None:
         index = next(n for n, t in enumerate(self._tiles) if t.id == tile_id)

@@ -10,12 +10,13 @@ import xarray as xr
 from ..errors import StoreError
 from .backend import PangolinBackendEntrypoint
 from .layout import read_identity
+from .location import locate
 
 ALL_SNV_HINT = "use `lookup` or `export --format vcf`"
 
 
 def read_track_identity(path: str | Path) -> dict[str, Any]:
-    """The root attributes of a splice-track store (made by `run`), for the track readers.
+    """The root attributes of a splice-track store (made by `run`, given by path or URL), for the track readers.
 
     Raises
     ------
@@ -23,9 +24,10 @@ def read_track_identity(path: str | Path) -> dict[str, Any]:
         If ``path`` does not exist, is not a store of this package, or is an all-SNV store (made by
         `saturate`, whose SNV summaries the track readers cannot show: the message names what can).
     """
-    path = Path(path)
+    path = locate(path)
     if not path.exists():
-        raise StoreError(f"{path} does not exist")
+        raise StoreError(f"{path} does not exist" if not path.remote else
+                         f"{path} is not a Zarr v3 store (no zarr.json there)")
     attrs = read_identity(path)
     kind = attrs.get("kind") or "track"  # stores from before `kind` are tracks
     if kind == "snv":

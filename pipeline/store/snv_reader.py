@@ -17,6 +17,7 @@ from ..errors import ContigNotFound, StoreError
 from ..genome.contigs import match_contig
 from .identity import StoreIdentity
 from .layout import genes_from_attrs, read_identity
+from .location import locate
 from .snv_layout import ALTS, NO_SCORE, OFFICIAL
 
 READ = ("ref", "gene", *OFFICIAL)  # the variables a lookup reads
@@ -38,14 +39,15 @@ class SnvReader:
     """An all-SNV store opened for lookups."""
 
     def __init__(self, path: str | Path, cache_blocks: int = 64):
-        self.path = Path(path)
-        attrs = read_identity(self.path)
+        location = locate(path)  # a path or a URL
+        self.path = location.path if location.path is not None else location
+        attrs = read_identity(location)
         self.identity = StoreIdentity.from_attrs(attrs)
         if self.identity.kind != "snv":
             raise StoreError(f"{path} is a {self.identity.kind} store, not an all-SNV store (made by `saturate`)")
         self.settings = self.identity.settings
         self.genes = genes_from_attrs(attrs["genes"])
-        self.root = zarr.open_group(str(self.path), mode="r")
+        self.root = zarr.open_group(location.zarr_store(), mode="r", **({"zarr_format": 3} if location.remote else {}))
         self.contigs = {c: self.root[c].attrs["length"] for c in self.root.group_keys() if not c.startswith("_")}
         self.block = self.identity.tiling["chunk_size"]
         self.cache: OrderedDict[tuple[str, int], dict[str, np.ndarray]] = OrderedDict()

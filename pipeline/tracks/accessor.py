@@ -77,7 +77,7 @@ class TrackAccessor:
         genes = _store_genes(self._store(), one_based=False)
         hits = genes[((genes.gene_name == name) | (genes.gene_id == name))]
         if hits.empty:
-            raise RegionError(f"{name!r} is not a gene of store {Path(self._store()).name}")
+            raise RegionError(f"{name!r} is not a gene of store {self._store().rstrip('/').rsplit('/', 1)[-1]}")
         if (hits.chrom != self.chrom).all():
             raise RegionError(f"gene {name!r} lies on {hits.chrom.iloc[0]}, not on {self.chrom}")
         selection = resolve(name, hits[hits.chrom == self.chrom], {self.chrom: self.length}, self.chrom)
@@ -177,11 +177,14 @@ _NO_GENES = pd.DataFrame({"gene_id": [], "gene_name": []})
 def _cached_genes(path: str, mtime: float, one_based: bool) -> pd.DataFrame:
     from ..store import read_identity
 
-    return _genes_table(read_identity(Path(path))["genes"], one_based)
+    return _genes_table(read_identity(path)["genes"], one_based)
 
 
 def _store_genes(path: str, one_based: bool = True) -> pd.DataFrame:
-    return _cached_genes(path, (Path(path) / "zarr.json").stat().st_mtime, one_based)
+    from ..store.location import is_url
+
+    # a published store never changes: its genes are read once per process
+    return _cached_genes(path, 0.0 if is_url(path) else (Path(path) / "zarr.json").stat().st_mtime, one_based)
 
 
 def _genes_table(columns: dict | None, one_based: bool) -> pd.DataFrame:

@@ -19,6 +19,7 @@ from ..genome.contigs import match_contig
 from ..genome.regions import Region, check_strand, clip_to_contig, parse_region
 from ..store import open_chrom, read_track_identity
 from ..store.layout import genes_from_attrs
+from ..store.location import locate
 
 METRICS = ("p_splice", "usage")
 STORED_DTYPES = "stored_dtypes"  # table.attrs key: each value column's dtype in the store
@@ -43,13 +44,14 @@ class Store:
     """A precomputed store opened for queries; chromosome datasets are opened lazily and cached."""
 
     def __init__(self, path: str | Path):
-        """Raises `StoreError` if ``path`` does not exist, is no store, or is an all-SNV store."""
-        self.path = Path(path)
-        self.identity = read_track_identity(self.path)
+        """Raises `StoreError` if ``path`` (a path or URL) does not exist, is no store, or is an all-SNV store."""
+        location = locate(path)
+        self.path = location.path if location.path is not None else location  # .name works on both
+        self.identity = read_track_identity(location)
         self.genes = genes_from_attrs(self.identity["genes"])
         self.contigs: dict[str, int] = self.identity["reference"]["contigs"]
         self._open: dict[str, xr.Dataset] = {}
-        self.chroms = [c for c in self.contigs if (self.path / c / "zarr.json").exists()]
+        self.chroms = [c for c in self.contigs if location.has_node(c)]
 
     def dataset(self, chrom: str) -> xr.Dataset:
         """A chromosome, lazily indexed (no dask graph: queries read just their chunks)."""

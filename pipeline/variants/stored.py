@@ -19,7 +19,7 @@ MODEL = ModelConfig()
 
 def check_store(path: str | Path, checksums: dict[str, str], ensemble: str, fasta_digest: str) -> None:
     """Refuse a store made with another ensemble or reference (checked once, in the driver process)."""
-    identity = read_identity(Path(path))
+    identity = read_identity(path)  # a path or URL
     if identity["ensemble"] != ensemble or identity["checkpoints"] != checksums:
         raise VariantError(f"store {path} was made with ensemble {identity['ensemble']}, not {ensemble}")
     if identity["reference"]["digest"] != fasta_digest:

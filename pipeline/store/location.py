@@ -1,0 +1,432 @@
+"""Where a store lives: a local path, or a URL read over the network (read-only).
+
+Every reader turns what the user gave into a `StoreLocation` and asks it for the Zarr store object
+(`StoreLocation.zarr_store`) and for small metadata documents, so URL handling lives here only.
+
+URLs go through zarr's `FsspecStore`: ``https://``/``http://`` (any static web server that answers
+range requests; aiohttp), ``s3://`` (s3fs: the usual AWS credentials chain, anonymous when there
+are no credentials, ``AWS_ENDPOINT_URL`` for S3-compatible servers) and ``gs://`` (gcsfs, when
+installed). fsspec rather than obstore: zarr and dask already depend on it, its HTTP filesystem
+speaks to a plain web server (obstore's HTTP store expects WebDAV-style listings for some calls),
+and s3fs/gcsfs come from the same family.
+
+Remote reads are wrapped (`RemoteStore`) so that:
+
+- metadata documents (``zarr.json``) are fetched once per process: a published store never
+  changes them, and the root one (consolidated metadata, read by every opener) is one request;
+- a failed request (connection refused or reset, timeout, 5xx) is retried with exponential backoff
+  (``PANGOLIN_RETRIES``, default 4 retries, ``PANGOLIN_TIMEOUT`` seconds per request, default 30),
+  then becomes one `StoreError` naming the URL; 403 and other 4xx are not retried;
+- a shard's index (a suffix read) is read with up to ``PANGOLIN_TAIL`` bytes (default 64 KiB) before it:
+  a shard smaller than that comes whole in that one request and its chunks are then served from
+  memory, so a lookup in a sparse all-SNV store costs one request per shard touched;
+- a byte range that comes back short (a truncated object) is an error, never a short chunk;
+- with ``PANGOLIN_CACHE=DIR`` (the CLI's ``--cache DIR``) every byte range read is kept on disk and
+  a repeated query reads nothing from the network;
+- requests and bytes are counted (`RemoteStore.counts`), for reports and tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from ..errors import StoreError
+
+SCHEMES = ("http://", "https://", "s3://", "gs://", "gcs://")
+MANIFEST = "_tiles"
+CACHE_ENV = "PANGOLIN_CACHE"
+
+
+def is_url(where: Any) -> bool:
+    """Whether ``where`` names a store by URL (a scheme this module reads) rather than a path."""
+    return isinstance(where, str) and where.lower().startswith(SCHEMES)
+
+
+def _is_scheme(where: Any) -> bool:
+    return isinstance(where, str) and "://" in where.split("/", 1)[0] + "/" and not where.startswith("file://")
+
+
+@dataclass(frozen=True)
+class StoreLocation:
+    """A store's location: ``path`` for a local store, ``url`` for a remote one (exactly one is set)."""
+
+    text: str
+    path: Path | None = None
+    url: str | None = None
+
+    def __str__(self) -> str:
+        return self.text
+
+    @property
+    def remote(self) -> bool:
+        return self.url is not None
+
+    @property
+    def name(self) -> str:
+        """The store's last component (``example.zarr``), for messages."""
+        return self.path.name if self.path is not None else self.url.rstrip("/").rsplit("/", 1)[-1]
+
+    def zarr_store(self) -> Any:
+        """What zarr and xarray open: the path as a string (local, unchanged) or a read-only `RemoteStore`."""
+        return str(self.path) if self.path is not None else remote_store(self.url)
+
+    def read_json(self, key: str) -> dict[str, Any] | None:
+        """The JSON document ``key`` of the store (e.g. ``zarr.json``), None where there is none.
+
+        Raises `StoreError` for a document that is not JSON or a location that cannot be read.
+        """
+        if self.path is not None:
+            try:
+                text = (self.path / key).read_text()
+            except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+                return None
+        else:
+            data = remote_store(self.url).read(key)
+            if data is None:
+                return None
+            text = data.decode("utf-8", errors="replace")
+        try:
+            return json.loads(text)
+        except ValueError:
+            raise StoreError(f"{self.text} is not a Zarr v3 store ({key} is not JSON)") from None
+
+    @cached_property
+    def root(self) -> dict[str, Any] | None:
+        """The root ``zarr.json`` (remote: read once; it carries the consolidated metadata)."""
+        return self.read_json("zarr.json")
+
+    def consolidated(self) -> dict[str, Any] | None:
+        """The consolidated metadata of every node below the root (key -> metadata), if the store has it."""
+        meta = (self.root or {}).get("consolidated_metadata")
+        return meta.get("metadata", {}) if isinstance(meta, dict) else None
+
+    def has_node(self, key: str) -> bool:
+        """Whether group or array ``key`` (``chr22``, ``_tiles/done``) exists, from the consolidated
+        metadata when there is some (no request), else by asking for its ``zarr.json``."""
+        if self.path is not None:
+            return (self.path / key / "zarr.json").is_file()
+        nodes = self.consolidated()
+        if nodes is not None:
+            return key in nodes
+        return self.read_json(f"{key}/zarr.json") is not None
+
+    def groups(self) -> list[str]:
+        """The top-level groups (chromosomes and ``_tiles``), sorted."""
+        if self.path is not None:
+            return sorted(p.name for p in self.path.iterdir() if (p / "zarr.json").is_file())
+        nodes = self.consolidated()
+        if nodes is None:
+            raise StoreError(f"{self.text} has no consolidated metadata, which a store read by URL needs: "
+                             "publish it with `pangolin-pipeline publish`")
+        return sorted(k for k, v in nodes.items() if "/" not in k and v.get("node_type") == "group")
+
+    def exists(self) -> bool:
+        """Whether anything is there: the folder (local) or a root ``zarr.json`` (remote)."""
+        return self.path.exists() if self.path is not None else self.root is not None
+
+
+def locate(where: str | os.PathLike | StoreLocation) -> StoreLocation:
+    """The location of a store given as a path, a ``file://`` URL or a remote URL.
+
+    Raises `StoreError` for a URL scheme no reader here speaks.
+    """
+    if isinstance(where, StoreLocation):
+        return where
+    text = os.fspath(where)
+    if is_url(text):
+        scheme = text.split("://", 1)[0].lower()
+        return StoreLocation(text, url=("gs" if scheme == "gcs" else scheme) + text[len(scheme):].rstrip("/"))
+    if text.startswith("file://"):
+        return StoreLocation(text, path=Path(text.removeprefix("file://")))
+    if _is_scheme(text):
+        raise StoreError(f"cannot read a store from {text}: the schemes read are "
+                         f"{', '.join(s.removesuffix('://') for s in SCHEMES[:4])} and local paths")
+    return StoreLocation(text, path=Path(text))
+
+
+# --- remote reads ------------------------------------------------------------------------------
+
+_STORES: dict[str, Any] = {}
+_STORES_LOCK = threading.Lock()
+
+
+def remote_store(url: str) -> Any:
+    """The process's one `RemoteStore` for ``url`` (so metadata read once serves every opener)."""
+    with _STORES_LOCK:
+        if url not in _STORES:
+            _STORES[url] = _make_remote_store(url)
+        return _STORES[url]
+
+
+def forget_remote_stores() -> None:
+    """Drop the per-process stores (their cached metadata and counts): for tests and long-lived services."""
+    with _STORES_LOCK:
+        _STORES.clear()
+
+
+def storage_options(url: str, timeout: float | None = None) -> dict[str, Any]:
+    """fsspec options for ``url``: timeouts (http), credentials or anonymous access (s3)."""
+    timeout = timeout if timeout is not None else float(os.environ.get("PANGOLIN_TIMEOUT", "30"))
+    if url.startswith(("http://", "https://")):
+        import aiohttp
+
+        return {"client_kwargs": {"timeout": aiohttp.ClientTimeout(total=timeout, sock_connect=min(timeout, 10))}}
+    if url.startswith("s3://"):
+        options: dict[str, Any] = {"config_kwargs": {"connect_timeout": min(timeout, 10), "read_timeout": timeout,
+                                                     "retries": {"max_attempts": 1}}}
+        if os.environ.get("AWS_ENDPOINT_URL"):
+            options["endpoint_url"] = os.environ["AWS_ENDPOINT_URL"]
+        if not _have_aws_credentials():
+            options["anon"] = True  # a public bucket
+        return options
+    return {}
+
+
+def _have_aws_credentials() -> bool:
+    try:
+        import botocore.session
+
+        return botocore.session.get_session().get_credentials() is not None
+    except Exception:  # no botocore, or a broken config: try anonymously
+        return False
+
+
+def _make_remote_store(url: str) -> Any:
+    try:
+        from zarr.storage import FsspecStore
+    except ImportError:  # pragma: no cover - fsspec is a dependency
+        raise StoreError("reading stores by URL needs fsspec: pip install fsspec aiohttp") from None
+    scheme = url.split("://", 1)[0]
+    try:
+        inner = FsspecStore.from_url(url, storage_options=storage_options(url), read_only=True)
+    except ImportError as missing:
+        extra = {"s3": "s3fs", "gs": "gcsfs"}.get(scheme, "aiohttp")
+        raise StoreError(f"reading {scheme}:// URLs needs {extra}: pip install '{extra}' ({missing})") from None
+    except ValueError as err:  # fsspec: unknown protocol
+        raise StoreError(f"cannot read a store from {url}: {err}") from None
+    return _remote_store_class()(inner, url)
+
+
+def _transient(err: BaseException) -> bool:
+    """Whether a failed read may succeed when tried again (network trouble, server errors)."""
+    try:
+        import aiohttp
+    except ImportError:  # pragma: no cover
+        aiohttp = None
+    if aiohttp is not None and isinstance(err, aiohttp.ClientResponseError):
+        return err.status >= 500 or err.status in (408, 429)
+    if aiohttp is not None and isinstance(err, aiohttp.ClientError):
+        return True  # connection refused/reset, payload cut short
+    if isinstance(err, asyncio.TimeoutError | TimeoutError | ConnectionError):
+        return True
+    status = _status(err)
+    if status is not None:
+        return status >= 500 or status in (408, 429)
+    name = type(err).__name__
+    return name in ("EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError", "ConnectionClosedError",
+                    "ResponseStreamingError")
+
+
+def _status(err: BaseException) -> int | None:
+    status = getattr(err, "status", None) or getattr(err, "status_code", None)
+    response = getattr(err, "response", None)
+    if status is None and isinstance(response, dict):  # botocore ClientError
+        status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    return int(status) if isinstance(status, int) else None
+
+
+def describe_error(err: BaseException) -> str:
+    """One line for a failed network or storage operation (403s named as such)."""
+    status = _status(err)
+    if status == 403 or isinstance(err, PermissionError):
+        return "access denied (HTTP 403): the store is not public, or credentials are missing or wrong"
+    if status is not None:
+        return f"HTTP {status}"
+    text = " ".join(str(err).split()) or type(err).__name__
+    return f"{type(err).__name__}: {text}" if type(err).__name__ not in text else text
+
+
+_CLASS: list[type] = []
+
+
+def _remote_store_class() -> type:
+    """`RemoteStore`, defined on first use so that importing this module imports no zarr."""
+    if _CLASS:
+        return _CLASS[0]
+    from zarr.abc.store import RangeByteRequest, SuffixByteRequest
+    from zarr.core.buffer import default_buffer_prototype
+    from zarr.core.sync import sync
+    from zarr.storage import WrapperStore
+
+    class RemoteStore(WrapperStore):
+        """A read-only remote store with retries, a metadata memo, an optional disk cache and counts."""
+
+        def __init__(self, store: Any, url: str = "") -> None:
+            super().__init__(store)
+            self.url = url or getattr(store, "path", "")
+            self.retries = int(os.environ.get("PANGOLIN_RETRIES", "4"))
+            self.backoff = float(os.environ.get("PANGOLIN_BACKOFF", "0.25"))
+            cache = os.environ.get(CACHE_ENV)
+            self.cache_dir = Path(cache) if cache else None
+            self.counts = {"requests": 0, "bytes": 0, "cache_hits": 0}
+            self._memo: dict[str, bytes | None] = {}
+            self.tail = int(os.environ.get("PANGOLIN_TAIL", str(64 * 1024)))
+            self._whole: OrderedDict[str, bytes] = OrderedDict()  # small objects that came whole with their index
+            self._whole_limit = 256
+
+        def _with_store(self, store: Any) -> RemoteStore:
+            return type(self)(store, self.url)
+
+        def __repr__(self) -> str:
+            return f"RemoteStore({self.url})"
+
+        def __eq__(self, other: object) -> bool:
+            return isinstance(other, RemoteStore) and other.url == self.url
+
+        __hash__ = object.__hash__
+
+        @property
+        def read_only(self) -> bool:
+            return True
+
+        def read(self, key: str) -> bytes | None:
+            """The whole object ``key`` (memoised if metadata), None if absent; from synchronous code."""
+            buffer = sync(self.get(key, default_buffer_prototype()))
+            return None if buffer is None else buffer.to_bytes()
+
+        def _cache_file(self, key: str, byte_range: Any) -> Path | None:
+            if self.cache_dir is None:
+                return None
+            digest = hashlib.sha256(f"{self.url}/{key}|{byte_range!r}".encode()).hexdigest()
+            return self.cache_dir / digest[:2] / digest
+
+        async def get(self, key: str, prototype: Any, byte_range: Any = None) -> Any:
+            metadata = byte_range is None and key.rsplit("/", 1)[-1] == "zarr.json"
+            if metadata and key in self._memo:
+                data = self._memo[key]
+                return None if data is None else prototype.buffer.from_bytes(data)
+            whole = self._from_whole(key, byte_range)
+            if whole is not None:
+                return prototype.buffer.from_bytes(whole)
+            cached = self._cache_file(key, byte_range) if not metadata else None
+            if cached is not None and cached.is_file():
+                self.counts["cache_hits"] += 1
+                return prototype.buffer.from_bytes(cached.read_bytes())
+            if isinstance(byte_range, SuffixByteRequest) and byte_range.suffix < self.tail:
+                data = await self._fetch_tail(key, prototype, byte_range.suffix)
+            else:
+                data = await self._fetch(key, prototype, byte_range)
+            if metadata:
+                self._memo[key] = data
+            elif cached is not None and data is not None:
+                cached.parent.mkdir(parents=True, exist_ok=True)
+                partial = cached.with_suffix(f".{os.getpid()}.part")
+                partial.write_bytes(data)
+                partial.replace(cached)  # never a half-written block for the next reader
+            return None if data is None else prototype.buffer.from_bytes(data)
+
+        async def _fetch(self, key: str, prototype: Any, byte_range: Any, exact: bool = True) -> bytes | None:
+            where = f"{self.url}/{key}"
+            for attempt in range(self.retries + 1):
+                self.counts["requests"] += 1
+                try:
+                    buffer = await self._store.get(key, prototype, byte_range)
+                except Exception as err:  # the filesystems raise many kinds; sorted by _transient
+                    if not _transient(err):
+                        raise StoreError(f"cannot read {where}: {describe_error(err)}") from None
+                    if attempt == self.retries:
+                        raise StoreError(f"cannot read {where}: {describe_error(err)} (gave up after {attempt + 1} "
+                                         "tries; is the server up?)") from None
+                    await asyncio.sleep(self.backoff * 2 ** attempt)
+                    continue
+                if buffer is None:
+                    return None
+                data = buffer.to_bytes()
+                self.counts["bytes"] += len(data)
+                if exact:
+                    _check_length(where, byte_range, len(data))
+                return data
+            return None  # pragma: no cover - the loop returns or raises
+
+        def _from_whole(self, key: str, byte_range: Any) -> bytes | None:
+            data = self._whole.get(key)
+            if data is None:
+                return None
+            self._whole.move_to_end(key)
+            if byte_range is None:
+                return data
+            if isinstance(byte_range, RangeByteRequest):
+                return data[byte_range.start:byte_range.end] if byte_range.end <= len(data) else None
+            if isinstance(byte_range, SuffixByteRequest):
+                return data[-byte_range.suffix:] if byte_range.suffix <= len(data) else None
+            return data[byte_range.offset:]
+
+        async def _fetch_tail(self, key: str, prototype: Any, suffix: int) -> bytes | None:
+            """The last ``suffix`` bytes, asking for ``self.tail``: a smaller object comes whole and is kept."""
+            data = await self._fetch(key, prototype, SuffixByteRequest(self.tail), exact=False)
+            if data is None:
+                return None
+            if len(data) < self.tail:  # the whole object: later ranges of it need no request
+                self._whole[key] = data
+                if len(self._whole) > self._whole_limit:
+                    self._whole.popitem(last=False)
+            if len(data) < suffix:
+                raise StoreError(f"cannot read {self.url}/{key}: the object has {len(data)} bytes, less than its "
+                                 f"{suffix}-byte index (it is truncated: republish the store)")
+            return data[-suffix:]
+
+        async def exists(self, key: str) -> bool:
+            if key in self._memo:
+                return self._memo[key] is not None
+            try:
+                return await self._store.exists(key)
+            except Exception as err:
+                raise StoreError(f"cannot read {self.url}/{key}: {describe_error(err)}") from None
+
+        async def get_partial_values(self, prototype: Any, key_ranges: Any) -> list[Any]:
+            return [await self.get(key, prototype, byte_range) for key, byte_range in key_ranges]
+
+    def _check_length(where: str, byte_range: Any, got: int) -> None:
+        if isinstance(byte_range, RangeByteRequest):
+            wanted = byte_range.end - byte_range.start
+        elif isinstance(byte_range, SuffixByteRequest):
+            wanted = byte_range.suffix
+        else:
+            return  # whole objects and open-ended ranges: the length is whatever the object has
+        if got != wanted:
+            raise StoreError(f"cannot read {where}: {got} bytes came back for a range of {wanted} (the object "
+                             "is truncated or was replaced while being read: republish the store)")
+
+    _CLASS.append(RemoteStore)
+    return RemoteStore
+
+
+def request_counts(where: str | StoreLocation) -> dict[str, int]:
+    """Requests, bytes and disk-cache hits so far for a remote store (zeros for a local one)."""
+    location = locate(where)
+    if location.url is None or location.url not in _STORES:
+        return {"requests": 0, "bytes": 0, "cache_hits": 0}
+    return dict(_STORES[location.url].counts)
+
+
+def absolute(where: str | os.PathLike) -> str:
+    """A store argument made independent of the working directory (for other processes): URLs as given."""
+    text = os.fspath(where)
+    return text if is_url(text) else str(Path(text).absolute())
+
+
+def use_cache(directory: str | os.PathLike | None) -> None:
+    """Keep the byte ranges read from remote stores in ``directory`` (``--cache``), for this process
+    and the workers it starts; stores opened before keep their setting."""
+    if directory is not None:
+        Path(directory).mkdir(parents=True, exist_ok=True)
+        os.environ[CACHE_ENV] = str(Path(directory).absolute())
