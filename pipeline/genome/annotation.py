@@ -220,7 +220,7 @@ def read_genes(path: str | os.PathLike, gene_filter: GeneFilter = GeneFilter()) 
     if gene_filter.tags:
         wanted = set(gene_filter.tags)
         has_tag = transcripts.tags.str.split(",").map(lambda tags: bool(wanted.intersection(tags)))
-        transcripts = transcripts[has_tag]
+        transcripts = transcripts[has_tag.to_numpy(dtype=bool)]  # an empty object mask would select columns
         exons = exons[exons.transcript_id.isin(set(transcripts.transcript_id))]
     genes = features[features.feature == "gene"].drop_duplicates("gene_id")
     spans = transcripts.groupby("gene_id").agg(**SPAN)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
@@ -32,7 +32,8 @@ class SnvOptions:
     distance: int = 50
     mask: bool = True
     per_tissue: bool = False
-    tags: tuple[str, ...] = ScoreOptions.tags  # transcripts whose exons mask (and define exons:N)
+    # transcripts whose exons mask (and define exons:N); `plan_snvs` records those used (`mask_tags`)
+    tags: tuple[str, ...] = ScoreOptions.tags
 
     def __post_init__(self) -> None:
         if not 1 <= self.distance <= 5_000:
@@ -66,7 +67,9 @@ def plan_snvs(config: RunConfig, options: SnvOptions) -> Plan:
     if config.heads:
         raise ConfigError("fine-tuned heads add variables to track stores (`run --head`), not to the all-SNV store")
     reference = Reference(config.fasta)
-    genes = genes_on_reference(load_genes(config.annotation, options.score_options()), reference)
+    genes = load_genes(config.annotation, options.score_options())
+    options = replace(options, tags=genes.attrs["mask_tags"])  # the store records the tags that mask, not the default
+    genes = genes_on_reference(genes, reference)
     if config.chroms:
         wanted = {reference.resolve(c) for c in config.chroms}
         genes = genes[genes.chrom.isin(wanted)].reset_index(drop=True)

@@ -14,13 +14,16 @@ is scored; variants near contig ends are scored with N padding.
 
 from __future__ import annotations
 
+import sys
+import warnings
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ..errors import ContigNotFound, WeightsError
+from ..errors import AnnotationError, ContigNotFound, WeightsError
 from ..genome.annotation import GeneFilter, read_genes
 from ..genome.contigs import match_contig
 from ..genome.encode import one_hot, reverse_complement_onehot
@@ -47,13 +50,22 @@ SKIP_REASONS = {
 }
 
 
+class DefaultTags(tuple):
+    """The masking tags when the user names none. Equal to the plain tuple; its type tells `mask_tags`
+    that it may use MANE Select instead where the annotation has no Ensembl_canonical transcript."""
+
+
+DEFAULT_TAGS = DefaultTags(("Ensembl_canonical",))
+MANE_SELECT = ("MANE_Select", "MANE Select")  # the Ensembl/GENCODE GTF and the NCBI GFF3 spellings
+
+
 @dataclass(frozen=True)
 class ScoreOptions:
     distance: int = 50
     mask: bool = True
     score_cutoff: float | None = None
     score_exons: bool = False
-    tags: tuple[str, ...] = ("Ensembl_canonical",)  # transcripts whose exons mask; all if none is tagged
+    tags: tuple[str, ...] = DEFAULT_TAGS  # transcripts whose exons mask (see `mask_tags`); () all
     column_ids: str = "CHROM,POS,REF,ALT"
 
 
@@ -79,17 +91,67 @@ class Allele:
 Scores = dict[str, tuple[np.ndarray, np.ndarray]]
 
 
+def _tagged_genes(annotation: str, tags: tuple[str, ...]) -> pd.DataFrame | None:
+    """Every gene with the exons of its ``tags`` transcripts, or None if no exon belongs to one."""
+    try:
+        tagged = read_genes(annotation, GeneFilter(tags=tuple(tags), tags_drop_genes=False))
+    except AnnotationError:
+        return None
+    return tagged if any(len(e) for e in tagged.exon_starts) else None
+
+
+def _masking(annotation: str, tags: tuple[str, ...]) -> tuple[tuple[str, ...], pd.DataFrame | None]:
+    """`mask_tags`, with the gene table of those tags (None for every transcript)."""
+    if tags:
+        tagged = _tagged_genes(annotation, tags)
+        if tagged is not None:
+            return tuple(tags), tagged
+    if isinstance(tags, DefaultTags):
+        for mane in MANE_SELECT:
+            tagged = _tagged_genes(annotation, (mane,))
+            if tagged is not None:
+                return (mane,), tagged
+    return (), None
+
+
+def mask_tags(annotation: str, tags: tuple[str, ...]) -> tuple[str, ...]:
+    """The tags whose transcripts' exons mask, as `load_genes` uses them: ``tags`` if some exon
+    belongs to such a transcript, else () (every transcript, as the official db builder). The default
+    (`DEFAULT_TAGS`) becomes MANE Select in an annotation without Ensembl_canonical transcripts (a
+    MANE GTF or GFF3) where it has MANE Select ones."""
+    return _masking(annotation, tags)[0]
+
+
+def _say_masking(annotation: str, asked: tuple[str, ...], used: tuple[str, ...], genes: pd.DataFrame) -> None:
+    """One line where the masking transcripts are not the ones asked for (or the default names)."""
+    name = Path(annotation).name
+    if isinstance(asked, DefaultTags) and used and used != tuple(asked):
+        print(f"note: masking with {used[0]} transcripts ({name} has no {'/'.join(asked)} tag)", file=sys.stderr)
+    elif asked and not used and any(len(e) for e in genes.exon_starts):  # without exons no tag matters
+        also = f" or {' or '.join(MANE_SELECT)}" if isinstance(asked, DefaultTags) else ""
+        warnings.warn(f"no transcript in {name} is tagged {' or '.join(asked)}{also}: the exons of every "
+                      "transcript mask (--mask-tags names others)", stacklevel=3)
+
+
 def load_genes(annotation: str, options: ScoreOptions) -> pd.DataFrame:
-    """Gene bodies with the exons of the masking transcripts (tagged ones, else all)."""
-    genes = read_genes(annotation)
-    if options.tags:
-        try:
-            tagged = read_genes(annotation, GeneFilter(tags=options.tags, tags_drop_genes=False))
-        except Exception:  # no transcript carries the tag: the official db would keep all
-            tagged = None
-        if tagged is not None and any(len(e) for e in tagged.exon_starts):
-            genes = tagged
+    """Gene bodies with the exons of the masking transcripts (`mask_tags`: tagged ones, else all).
+
+    Says once where these are not the ones asked for: a note where the default became MANE Select, a
+    warning where no transcript has the tags asked for (every transcript then masks). The tags used
+    are in the table's ``attrs["mask_tags"]``.
+    """
+    used, genes = _masking(annotation, options.tags)
+    if genes is None:
+        genes = read_genes(annotation)
+    _say_masking(annotation, options.tags, used, genes)
+    genes.attrs["mask_tags"] = used
     return genes
+
+
+def resolve_tags(annotation: str, options: ScoreOptions) -> ScoreOptions:
+    """``options`` with the masking tags used (`mask_tags`), said once as `load_genes` says them:
+    options to record, or to send to workers, which then load the same genes quietly."""
+    return replace(options, tags=load_genes(annotation, options).attrs["mask_tags"])
 
 
 def annotated_sites(gene: pd.Series) -> np.ndarray:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import warnings
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from ..genome.digest import sha256_file
 from ..model.config import ModelConfig
 from ..store import open_chrom, read_identity
 from ..store.snv_reader import SnvReader
-from .scorer import ScoreOptions
+from .scorer import ScoreOptions, mask_tags
 
 MODEL = ModelConfig()
 
@@ -29,15 +30,27 @@ def check_store(path: str | Path, checksums: dict[str, str], ensemble: str, fast
                       "float32 computation by up to 1e-3", stacklevel=3)
 
 
+def _masking(tags: tuple[str, ...]) -> str:
+    return f"the exons of {' or '.join(tags)} transcripts" if tags else "the exons of every transcript"
+
+
 def check_snv_store(reader: SnvReader, options: ScoreOptions, annotation: str, fasta_digest: str,
                     table: bool) -> None:
     """Refuse an all-SNV store whose answers would differ from computing (other options or inputs)."""
     settings, identity = reader.settings, reader.identity
-    wanted = {"distance": options.distance, "mask": options.mask, "tags": list(options.tags)}
+    wanted = {"distance": options.distance, "mask": options.mask}
     for key, value in wanted.items():
         if settings[key] != value:
             raise VariantError(f"all-SNV store {reader.path} was made with {key}={settings[key]}, this run has "
                                f"{value}: its answers would differ; rerun with the store's options or without it")
+    # the transcripts that mask, compared as used: stores record the tags used (older ones those asked
+    # for, which may have matched nothing and so meant every transcript); the default may mean MANE Select
+    stored, used = mask_tags(annotation, tuple(settings["tags"])), mask_tags(annotation, options.tags)
+    if stored != used:
+        fix = " ".join(f"--mask-tags {shlex.quote(t)}" for t in stored) if stored else ""
+        raise VariantError(f"all-SNV store {reader.path} masks with {_masking(stored)}, this run with "
+                           f"{_masking(used)}: its answers would differ; rerun "
+                           f"{f'with {fix} or ' if fix else ''}without the store")
     if options.score_cutoff is not None or options.score_exons or table:
         raise VariantError("--snv-store answers the default output only: drop --score-cutoff, --score-exons "
                            "and --table, or drop --snv-store")
