@@ -85,9 +85,9 @@ class OutputFile:
 
     @contextmanager
     def open(self, binary: bool = False) -> Iterator[IO]:
-        """A handle to write the whole output through. A ``.gz`` name is BGZF-compressed on the fly;
-        ``.bcf`` takes VCF text and converts it when the block ends (use `write_vcf` semantics).
-        Nothing is left at the target unless the block completes."""
+        """A handle (text, or ``binary``) to write the whole output through. A ``.gz`` name is
+        BGZF-compressed on the fly; a ``.bcf`` name takes VCF text and converts it when the block
+        ends. Nothing is left at the target unless the block completes."""
         with self._raw() as raw:
             if self.compression == "bcf":
                 with _bcf_from_text(raw, self) as handle:
@@ -139,8 +139,12 @@ class OutputFile:
                 if target.exists():  # keep the replaced file's permissions
                     os.chmod(temporary, stat.S_IMODE(target.stat().st_mode))
                 os.replace(temporary, target)
-                if index is not None:
-                    os.replace(index, target.with_name(target.name + index.suffix))
+                for suffix in (".tbi", ".csi"):  # an index of the replaced file would now be wrong
+                    stale = target.with_name(target.name + suffix)
+                    if index is not None and index.suffix == suffix:
+                        os.replace(index, stale)
+                    else:
+                        stale.unlink(missing_ok=True)
         finally:
             temporary.unlink(missing_ok=True)
             for suffix in (".tbi", ".csi"):

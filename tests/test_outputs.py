@@ -129,6 +129,13 @@ def test_bcf_is_bcf(tmp_path):
         assert records.is_bcf and [r.pos for r in records] == list(range(1, 301))
 
 
+def test_replacing_an_indexed_file_without_index_drops_the_stale_index(tmp_path):
+    for index in (True, False):
+        with OutputFile(tmp_path / "x.vcf.gz", index=index).open() as handle:
+            handle.write(HEADER + RECORDS)
+        assert (tmp_path / "x.vcf.gz.tbi").exists() == index
+
+
 def test_unsorted_records_cannot_be_indexed_and_nothing_is_left(tmp_path):
     with pytest.raises(OutputError, match=r"chr1:1 follows chr1:300 .*bcftools sort"):
         with OutputFile(tmp_path / "x.vcf.gz", index=True).open() as handle:
