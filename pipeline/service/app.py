@@ -97,8 +97,10 @@ def create_app(catalog: Catalog, queue: ComputeQueue | None = None, limits: Limi
         return _error(500, "internal_error", f"internal error ({type(exc).__name__}); see the server log")
 
     # -- SpliceAI-lookup ------------------------------------------------------------------------
-    @app.api_route("/pangolin/", methods=["GET", "POST"], tags=["SpliceAI-lookup"],
-                   summary="SpliceAI-lookup's Pangolin API: one variant, its scores per gene")
+    lookup = {"tags": ["SpliceAI-lookup"], "summary": "SpliceAI-lookup's Pangolin API: one variant, its scores per gene"}
+
+    @app.get("/pangolin/", operation_id="pangolin_get", **lookup)
+    @app.post("/pangolin/", operation_id="pangolin_post", **lookup)
     async def pangolin(request: Request, variant: str | None = Query(None, max_length=1000),
                        hg: str | None = Query(None, max_length=20), distance: str | None = Query(None, max_length=20),
                        mask: str | None = Query(None, max_length=20)):
