@@ -10,12 +10,13 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Callable, Iterable
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..config import RunConfig
-from ..errors import StoreError
+from ..errors import Interrupted, StoreError
 from ..model.ensemble import check_compute
 from ..model.spec import default_threads
 from ..store.consolidated import consolidate
@@ -143,10 +144,16 @@ def run_plan(plan: Plan, out: Path, execution: Execution, overwrite: bool = Fals
             on_plan(pending, manifest.status())
         started = time.perf_counter()
         if pending:  # a finished store starts no cluster
-            for summary in execute(pending, out, plan.job, execution, on_start):
-                summaries.append(summary)
-                if on_done:
-                    on_done(summary)
+            try:
+                # closed here, not when collected: an interrupted Dask run cancels its tiles and closes
+                # its cluster before the message below is printed
+                with closing(iter(execute(pending, out, plan.job, execution, on_start))) as finished:
+                    for summary in finished:
+                        summaries.append(summary)
+                        if on_done:
+                            on_done(summary)
+            except KeyboardInterrupt:
+                raise Interrupted(interrupted_message(out, manifest.status())) from None
         elapsed = time.perf_counter() - started
         consolidate(out)  # metadata is final now: readers open it from one file, quietly
     ambiguous = sum(s.get("ambiguous", 0) for s in summaries)
@@ -158,6 +165,12 @@ def run_plan(plan: Plan, out: Path, execution: Execution, overwrite: bool = Fals
     if bases:
         status["bases_per_second"] = round(bases / elapsed, 1)
     return status
+
+
+def interrupted_message(out: Path, status: dict) -> str:
+    """How far an interrupted run got, and how to go on (after the CLI's ``aborted:``)."""
+    return (f"{status['tiles_done']} of {status['tiles_total']} tiles done in {out}; "
+            "run the same command again to resume")
 
 
 def run_part(store: Path, part: int, parts: int, threads: int | None = None) -> list[dict]:
