@@ -32,6 +32,7 @@ import asyncio
 import hashlib
 import json
 import os
+import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -52,7 +53,8 @@ def is_url(where: Any) -> bool:
 
 
 def _is_scheme(where: Any) -> bool:
-    return isinstance(where, str) and "://" in where.split("/", 1)[0] + "/" and not where.startswith("file://")
+    return isinstance(where, str) and re.match(r"[A-Za-z][A-Za-z0-9+.-]*://", where) is not None \
+        and not where.startswith("file://")
 
 
 @dataclass(frozen=True)
@@ -249,6 +251,9 @@ def describe_error(err: BaseException) -> str:
     status = _status(err)
     if status == 403 or isinstance(err, PermissionError):
         return "access denied (HTTP 403): the store is not public, or credentials are missing or wrong"
+    if status == 416:
+        return ("HTTP 416: the object is shorter than its shard index says (truncated or replaced: "
+                "republish the store)")
     if status is not None:
         return f"HTTP {status}"
     text = " ".join(str(err).split()) or type(err).__name__
@@ -282,6 +287,7 @@ def _remote_store_class() -> type:
             self.tail = int(os.environ.get("PANGOLIN_TAIL", str(64 * 1024)))
             self._whole: OrderedDict[str, bytes] = OrderedDict()  # small objects that came whole with their index
             self._whole_limit = 256
+            self._nodes: dict[str, Any] | None = None  # the consolidated metadata, parsed once
 
         def _with_store(self, store: Any) -> RemoteStore:
             return type(self)(store, self.url)
@@ -314,7 +320,7 @@ def _remote_store_class() -> type:
             if metadata and key in self._memo:
                 data = self._memo[key]
                 return None if data is None else prototype.buffer.from_bytes(data)
-            whole = self._from_whole(key, byte_range)
+            whole = None if metadata else self._from_whole(key, byte_range)
             if whole is not None:
                 return prototype.buffer.from_bytes(whole)
             cached = self._cache_file(key, byte_range) if not metadata else None
@@ -325,14 +331,48 @@ def _remote_store_class() -> type:
                 data = await self._fetch_tail(key, prototype, byte_range.suffix)
             else:
                 data = await self._fetch(key, prototype, byte_range)
+            if isinstance(byte_range, SuffixByteRequest) and data is not None:
+                self._check_index(key, data)
             if metadata:
                 self._memo[key] = data
             elif cached is not None and data is not None:
-                cached.parent.mkdir(parents=True, exist_ok=True)
-                partial = cached.with_suffix(f".{os.getpid()}.part")
-                partial.write_bytes(data)
-                partial.replace(cached)  # never a half-written block for the next reader
+                self._write_cache(cached, data)
             return None if data is None else prototype.buffer.from_bytes(data)
+
+        @staticmethod
+        def _write_cache(path: Path | None, data: bytes) -> None:
+            if path is None:
+                return
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial = path.with_suffix(f".{os.getpid()}.part")
+            partial.write_bytes(data)
+            partial.replace(path)  # never a half-written block for the next reader
+
+        def _check_index(self, key: str, index: bytes) -> None:
+            """A shard index must pass its CRC32C (when its array has one): a truncated object's
+            "index" is the middle of its data, which zarr would report only as a checksum mismatch."""
+            array = key.split("/c/", 1)[0] if "/c/" in key else key.rsplit("/c", 1)[0]
+            meta = (self._consolidated() or {}).get(array) or {}
+            codecs = [c for c in meta.get("codecs", []) if c.get("name") == "sharding_indexed"]
+            index_codecs = codecs[0].get("configuration", {}).get("index_codecs", []) if codecs else []
+            if not any(c.get("name") == "crc32c" for c in index_codecs) or len(index) < 4:
+                return
+            import google_crc32c
+
+            if google_crc32c.value(index[:-4]) != int.from_bytes(index[-4:], "little"):
+                raise StoreError(f"cannot read {self.url}/{key}: its shard index fails its checksum (the object is "
+                                 "truncated or corrupt: republish the store)")
+
+        def _consolidated(self) -> dict[str, Any] | None:
+            if self._nodes is None:
+                root = self._memo.get("zarr.json")
+                if not root:
+                    return None
+                try:
+                    self._nodes = (json.loads(root).get("consolidated_metadata") or {}).get("metadata") or {}
+                except ValueError:
+                    self._nodes = {}
+            return self._nodes
 
         async def _fetch(self, key: str, prototype: Any, byte_range: Any, exact: bool = True) -> bytes | None:
             where = f"{self.url}/{key}"
@@ -359,6 +399,11 @@ def _remote_store_class() -> type:
 
         def _from_whole(self, key: str, byte_range: Any) -> bytes | None:
             data = self._whole.get(key)
+            if data is None and self.cache_dir is not None:
+                whole = self._cache_file(key, "whole")
+                if whole.is_file():
+                    data = self._whole[key] = whole.read_bytes()
+                    self.counts["cache_hits"] += 1
             if data is None:
                 return None
             self._whole.move_to_end(key)
@@ -377,6 +422,7 @@ def _remote_store_class() -> type:
                 return None
             if len(data) < self.tail:  # the whole object: later ranges of it need no request
                 self._whole[key] = data
+                self._write_cache(self._cache_file(key, "whole"), data)
                 if len(self._whole) > self._whole_limit:
                     self._whole.popitem(last=False)
             if len(data) < suffix:

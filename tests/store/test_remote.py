@@ -1,0 +1,289 @@
+"""Stores read by URL (#26) from a real nginx on loopback: every reader equals the local store value
+for value, reads are few (counted in nginx's log), and failures are one `error:` line.
+
+The stores are published to the folder nginx serves with `publish` itself. Skipped, with the reason,
+where nginx is not installed (CI installs it: .ci/run).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from pipeline.errors import StoreError
+from pipeline.store.location import forget_remote_stores, locate, remote_store
+from pipeline.store.publish import publish
+
+from ..conftest import run_cli
+from .test_remote_servers import NGINX, NginxServer, free_port
+
+GENE = "MINUS1"  # in the small store (- strand)
+requires_nginx = pytest.mark.skipif(NGINX is None, reason="nginx is not installed (apt-get install nginx): the "
+                                    "HTTP tests serve stores from a real web server")
+pytestmark = requires_nginx
+
+
+@pytest.fixture(autouse=True)
+def fresh_reads(monkeypatch):
+    """Each test starts with no remembered metadata, fast retries and short timeouts."""
+    monkeypatch.setenv("PANGOLIN_RETRIES", "2")
+    monkeypatch.setenv("PANGOLIN_BACKOFF", "0.01")
+    monkeypatch.setenv("PANGOLIN_TIMEOUT", "5")
+    monkeypatch.delenv("PANGOLIN_CACHE", raising=False)
+    forget_remote_stores()
+    yield
+    forget_remote_stores()
+
+
+@pytest.fixture(scope="module")
+def www(small_store, tmp_path_factory) -> Path:
+    """The folder nginx serves: the small store published, and broken things beside it."""
+    root = tmp_path_factory.mktemp("www")
+    publish(small_store, str(root / "track.zarr"))
+    (root / "notastore").mkdir()
+    (root / "notastore" / "zarr.json").write_text(json.dumps({"zarr_format": 3, "node_type": "group",
+                                                              "attributes": {}}))
+    (root / "garbage").mkdir()
+    (root / "garbage" / "zarr.json").write_text("<html>not here</html>")
+    future = json.loads((root / "track.zarr" / "zarr.json").read_text())
+    future["attributes"]["format_version"] = 99
+    shutil.copytree(root / "track.zarr", root / "future.zarr")
+    (root / "future.zarr" / "zarr.json").write_text(json.dumps(future))
+    shutil.copytree(root / "track.zarr", root / "truncated.zarr")
+    for shard in (root / "truncated.zarr").rglob("c/*/*/*"):  # as an upload cut short would leave them
+        if shard.is_file():
+            shard.write_bytes(shard.read_bytes()[: shard.stat().st_size // 2])
+    return root
+
+
+@pytest.fixture(scope="module")
+def nginx(www, tmp_path_factory):
+    server = NginxServer(www, tmp_path_factory.mktemp("nginx")).start()
+    yield server
+    server.stop()
+
+
+def data_requests(server: NginxServer) -> list[tuple[int, str, str, int]]:
+    return [r for r in server.requests() if not r[1].endswith("zarr.json")]
+
+
+def test_xarray_reads_equal_local(nginx, small_store):
+    url = f"{nginx.url}/track.zarr"
+    nginx.clear_log()
+    tree = xr.open_datatree(url, engine="pangolin")
+    assert len(nginx.requests()) == 1  # the root zarr.json: consolidated metadata, labels from the format
+    local = xr.open_datatree(small_store, engine="pangolin")
+    for chrom in local.children:
+        xr.testing.assert_identical(tree[chrom].to_dataset().load(), local[chrom].to_dataset().load())
+    ds = xr.open_dataset(url, engine="pangolin", group="chr22")
+    here = xr.open_dataset(small_store, engine="pangolin", group="chr22")
+    gene = ds.pangolin.gene(GENE)  # the accessor reads the gene table from the URL
+    xr.testing.assert_identical(gene.load(), here.pangolin.gene(GENE).load())
+    assert ds.encoding["pangolin_store"] == url
+
+
+def test_query_equals_local_in_few_requests(nginx, small_store, monkeypatch, capsys):
+    url = f"{nginx.url}/track.zarr"
+    expected = run_cli(monkeypatch, capsys, "query", small_store, GENE)
+    nginx.clear_log()
+    code, out, err = run_cli(monkeypatch, capsys, "query", url, GENE)
+    assert (code, out) == expected[:2] and code == 0
+    served = nginx.requests()
+    meta = [r for r in served if r[1].endswith("zarr.json")]
+    assert len(meta) == 1, served  # one request for all metadata
+    # per variable and shard touched: its index (with the tail of the shard) and its chunk range
+    shards = {r[1] for r in data_requests(nginx)}
+    assert len(data_requests(nginx)) <= 2 * len(shards), served
+    assert all(status in (200, 206) for status, *_ in served)
+
+
+@pytest.fixture(scope="module")
+def wide_shards(tmp_path_factory, www) -> Path:
+    """The two genes in shards of 1 Mi positions and chunks of 64 Ki, as `run` makes them by default."""
+    from pipeline.precompute.driver import run
+
+    from ..conftest import two_gene_config
+
+    out = tmp_path_factory.mktemp("wide") / "wide.zarr"
+    run(two_gene_config(out, tile_size=1_048_576, chunk_size=65_536))
+    publish(out, str(www / "wide.zarr"))
+    return out
+
+
+def test_region_query_goal(nginx, wide_shards):
+    """A 10 kb region on one strand: requests, bytes, time (within 2x local, plus slack for a loaded machine)."""
+    from pipeline.tracks.query import Store, to_table
+
+    gene = Store(wide_shards).resolve(GENE)
+    region = f"chr22:{gene.start + 1 - 5000:,}-{gene.start + 5000:,}"
+    start = time.perf_counter()
+    local = to_table(Store(wide_shards).select(region, "-"))
+    local_s = time.perf_counter() - start
+    nginx.clear_log()
+    start = time.perf_counter()
+    remote = to_table(Store(f"{nginx.url}/wide.zarr").select(region, "-"))
+    remote_s = time.perf_counter() - start
+    assert remote.equals(local) and len(remote) == 10_000
+    served, data = nginx.requests(), data_requests(nginx)
+    print(f"10 kb query: {len(served)} requests, {sum(r[3] for r in served):,} bytes, {remote_s:.3f} s "
+          f"(local {local_s:.3f} s)")
+    assert len(served) - len(data) == 1  # metadata
+    per_variable = {}
+    for _, uri, *_ in data:
+        per_variable.setdefault(uri.split("/")[3], []).append(uri)
+    assert set(per_variable) == {"p_splice", "usage"}
+    assert all(len(uris) <= 3 for uris in per_variable.values()), data  # <= 3 ranges per variable
+    assert remote_s <= 2 * local_s + 0.5
+
+
+def test_datatree_of_24_chromosomes_opens_in_one_request(nginx, small_store, www):
+    """A whole-genome store's metadata (24 groups): opening its DataTree costs one request."""
+    from pipeline.store.consolidated import consolidate
+    from pipeline.store.layout import create_store, genes_from_attrs, read_identity
+
+    identity = read_identity(small_store)
+    lengths = {f"chr{c}": 50_000_000 for c in [*range(1, 23), "X", "Y"]}
+    identity["reference"] = {**identity["reference"], "contigs": lengths}
+    keep = {k: v for k, v in identity.items() if k not in ("genes", "job", "inputs", "software_version", "offset")}
+    genome = www / "genome.zarr"
+    if not genome.exists():
+        create_store(genome, keep, genes_from_attrs(identity["genes"]), lengths, identity["job"], identity["inputs"])
+        consolidate(genome)
+    nginx.clear_log()
+    tree = xr.open_datatree(f"{nginx.url}/genome.zarr", engine="pangolin")
+    assert len(tree.children) == 24
+    assert len(nginx.requests()) <= 3, nginx.requests()
+    assert list(tree["chr7"].tissue.values) == ["heart", "liver", "brain", "testis"]
+
+
+def test_export_from_url_equals_local(nginx, small_store, tmp_path, monkeypatch, capsys):
+    for name, where in (("local", small_store), ("remote", f"{nginx.url}/track.zarr")):
+        code, _, err = run_cli(monkeypatch, capsys, "export", where, "--format", "bedgraph", "--out", tmp_path / name)
+        assert code == 0, err
+    files = sorted(p.name for p in (tmp_path / "local").iterdir())
+    assert files and files == sorted(p.name for p in (tmp_path / "remote").iterdir())
+    for name in files:
+        assert (tmp_path / "local" / name).read_bytes() == (tmp_path / "remote" / name).read_bytes()
+
+
+def test_cache_dir_serves_a_repeated_query(nginx, tmp_path, monkeypatch, capsys):
+    url = f"{nginx.url}/track.zarr"
+    first = run_cli(monkeypatch, capsys, "query", url, GENE, "--cache", tmp_path / "cache")
+    forget_remote_stores()  # as a new process would
+    nginx.clear_log()
+    again = run_cli(monkeypatch, capsys, "query", url, GENE, "--cache", tmp_path / "cache")
+    assert again[:2] == first[:2] and first[0] == 0
+    assert data_requests(nginx) == []  # only the root metadata is asked for again
+
+
+@pytest.mark.parametrize("where, message", [
+    ("{url}/nothere.zarr", "is not a Zarr v3 store (no zarr.json there)"),
+    ("{url}/forbidden/track.zarr", "access denied (HTTP 403)"),
+    ("{url}/notastore", "is a Zarr store but not a Pangolin splice-track store"),
+    ("{url}/garbage", "is not a Zarr v3 store (zarr.json is not JSON)"),
+    ("{url}/future.zarr", "has format 99"),
+    ("{url}/broken/track.zarr", "HTTP 500 (gave up after 3 tries"),
+    ("http://127.0.0.1:{free}/track.zarr", "gave up after 3 tries; is the server up?"),
+    ("ftp://example.org/track.zarr", "cannot read a store from ftp://example.org/track.zarr"),
+], ids=["404", "403", "not-pangolin", "not-json", "future-format", "500", "unreachable", "unknown-scheme"])
+def test_errors_are_one_line(nginx, where, message, monkeypatch, capsys):
+    url = where.format(url=nginx.url, free=free_port())
+    commands = [["query", url, GENE], ["lookup", url, "chr22:1:A:C"]]
+    for command in commands[:1] if "format" in message else commands:  # lookup: "a track store, not..."
+        code, out, err = run_cli(monkeypatch, capsys, *command)
+        assert code == 2 and out == ""
+        assert err.count("\n") == 1 and err.startswith("error: ") and message in err, err
+        assert "Traceback" not in err
+
+
+def test_truncated_object_is_an_error_not_a_short_table(nginx, tmp_path, monkeypatch, capsys):
+    out = tmp_path / "table.tsv"
+    code, _, err = run_cli(monkeypatch, capsys, "query", f"{nginx.url}/truncated.zarr", GENE, "--out", out)
+    assert code == 2 and "truncated" in err and err.count("\n") == 1, err
+    assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_slow_server_times_out_with_one_line(nginx, monkeypatch, capsys):
+    monkeypatch.setenv("PANGOLIN_TIMEOUT", "1")
+    monkeypatch.setenv("PANGOLIN_RETRIES", "1")
+    start = time.perf_counter()
+    code, _, err = run_cli(monkeypatch, capsys, "query", f"{nginx.url}/slow/track.zarr", GENE)
+    assert code == 2 and "gave up after 2 tries" in err and err.count("\n") == 1, err
+    assert time.perf_counter() - start < 30
+
+
+def test_server_stopped_mid_query(www, small_store, tmp_path):
+    """Opened (metadata read), then the server goes away: the data read fails with a StoreError."""
+    from pipeline.tracks.query import Store
+
+    server = NginxServer(www, tmp_path / "nginx").start()
+    try:
+        store = Store(f"{server.url}/track.zarr")
+        view = store.select(GENE)
+    finally:
+        server.stop()
+    with pytest.raises(StoreError, match="gave up after 3 tries; is the server up"):
+        view.load()
+
+
+def test_retries_then_succeeds(nginx, small_store):
+    """A server that fails twice and then answers: the read succeeds (backoff, no error)."""
+    import asyncio
+
+    import aiohttp
+
+    store = remote_store(f"{nginx.url}/track.zarr")
+    inner, calls = store._store, {"n": 0}
+    real_get = inner.get
+
+    async def flaky(key, prototype, byte_range=None):
+        calls["n"] += 1
+        if calls["n"] <= 2:
+            raise aiohttp.ClientConnectionError("connection reset by peer")
+        await asyncio.sleep(0)
+        return await real_get(key, prototype, byte_range)
+
+    inner.get = flaky
+    root = locate(f"{nginx.url}/track.zarr").root
+    assert root["attributes"]["format_version"] == 2 and calls["n"] == 3
+    assert store.counts["requests"] == 3
+
+
+def test_publish_refuses_and_resumes(small_store, tmp_path):
+    import zarr
+
+    with pytest.raises(StoreError, match="web server is read-only"):
+        publish(small_store, "https://example.org/x.zarr")
+    target = tmp_path / "pub.zarr"
+    order: list[str] = []
+    report = publish(small_store, str(target), progress=order.append)
+    assert order[-1] == "zarr.json" and report.copied == len(order) and report.already == 0
+    again = publish(small_store, str(target))
+    assert again.copied == 0 and again.already == report.copied
+    victim = next(p for p in target.rglob("c/*/*/*") if p.is_file())
+    victim.write_bytes(b"x" * victim.stat().st_size)  # same size, other bytes: caught by the checksum
+    fixed = publish(small_store, str(target))
+    assert fixed.objects == [victim.relative_to(target).as_posix(), "zarr.json"]  # the root hidden, then last
+    assert victim.read_bytes() == (small_store / victim.relative_to(target)).read_bytes()
+    unfinished = tmp_path / "unfinished.zarr"
+    shutil.copytree(small_store, unfinished)
+    zarr.open_array(str(unfinished), path="_tiles/done", mode="r+")[0] = 0
+    with pytest.raises(StoreError, match="unfinished: 1 of"):
+        publish(unfinished, str(tmp_path / "nope.zarr"))
+    assert not (tmp_path / "nope.zarr").exists()
+
+
+def test_values_match_for_every_position(nginx, small_store):
+    """Value for value over the whole scored span of both strands (not just the shown table)."""
+    ds = xr.open_dataset(f"{nginx.url}/track.zarr", engine="pangolin", group="chr22")
+    here = xr.open_dataset(small_store, engine="pangolin", group="chr22")
+    scored = np.flatnonzero(~np.isnan(here.p_splice.values).all(axis=(0, 2)))
+    window = dict(position=slice(int(scored[0]), int(scored[-1]) + 1))
+    np.testing.assert_array_equal(ds.p_splice.isel(**window).values, here.p_splice.isel(**window).values)
+    np.testing.assert_array_equal(ds.usage.isel(**window).values, here.usage.isel(**window).values)
