@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import time
@@ -50,38 +50,63 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
+async def _get(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, target: str) -> tuple[int, bytes]:
+    """One GET on a kept-alive HTTP/1.1 connection (plain asyncio streams: httpx's own cost per request
+    is larger than the server's, and would be what this measured)."""
+    writer.write(f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: application/json\r\n\r\n".encode())
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    length = next(int(line.split(":", 1)[1]) for line in lines if line.lower().startswith("content-length:"))
+    return status, await reader.readexactly(length)
+
+
 async def stored_lookups(url: str, answers: dict[str, str], build: str, distance: int, mask: bool,
-                         clients: int, requests: int, seconds: float) -> dict:
-    """``clients`` closed-loop clients sharing ``requests`` GET /pangolin/ calls (at most ``seconds``)."""
+                         clients: int, requests: int, seconds: float, rate: float | None = None) -> dict:
+    """``clients`` clients, one connection each, sharing ``requests`` GET /pangolin/ calls (at most
+    ``seconds``); each answer checked. Closed loop (each client sends as soon as answered), or with
+    ``rate``, paced: each client sends every ``clients / rate`` seconds (an open load of ``rate``/s)."""
     texts = list(answers)
+    host, port = url.removeprefix("http://").split(":")
     latencies: list[float] = []
     wrong = failed = 0
     next_request = 0
     deadline = time.monotonic() + seconds
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
 
-    async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as http:
-        async def client():
-            nonlocal next_request, wrong, failed
+    async def client(k: int):
+        nonlocal next_request, wrong, failed
+        reader, writer = await asyncio.open_connection(host, int(port))
+        period = clients / rate if rate else 0.0
+        due = time.monotonic() + period * k / clients
+        try:
             while next_request < requests and time.monotonic() < deadline:
+                if period:
+                    await asyncio.sleep(max(0.0, due - time.monotonic()))
+                    due += period
+                    if next_request >= requests:
+                        break
                 text = texts[next_request % len(texts)]
                 next_request += 1
+                target = f"/pangolin/?hg={build}&distance={distance}&mask={int(mask)}&variant={text}"
                 t0 = time.perf_counter()
                 try:
-                    r = await http.get("/pangolin/", params={"hg": build, "distance": distance,
-                                                             "mask": int(mask), "variant": text})
-                except httpx.HTTPError:
+                    status, body = await asyncio.wait_for(_get(reader, writer, target), 30)
+                except (OSError, asyncio.IncompleteReadError, TimeoutError):
                     failed += 1
+                    writer.close()
+                    reader, writer = await asyncio.open_connection(host, int(port))
                     continue
                 latencies.append(time.perf_counter() - t0)
-                if r.status_code != 200:
+                if status != 200:
                     failed += 1
-                elif not _same(r.json()["scores"], answers[text]):
+                elif not _same(json.loads(body)["scores"], answers[text]):
                     wrong += 1
+        finally:
+            writer.close()
 
-        t0 = time.perf_counter()
-        await asyncio.gather(*(client() for _ in range(clients)))
-        elapsed = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    await asyncio.gather(*(client(k) for k in range(clients)))
+    elapsed = time.perf_counter() - t0
     return {"requests": len(latencies) + failed, "ok": len(latencies) - wrong, "wrong": wrong,
             "failed": failed, "p50_ms": 1e3 * _pct(latencies, 0.5), "p99_ms": 1e3 * _pct(latencies, 0.99),
             "per_s": len(latencies) / elapsed, "seconds": elapsed}
@@ -171,6 +196,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--annotation")
     parser.add_argument("--requests", type=int, default=4000, help="stored lookups per concurrency level")
     parser.add_argument("--seconds", type=float, default=60, help="time limit per concurrency level")
+    parser.add_argument("--rate", type=float, default=300, help="requests/s offered in the paced runs")
     parser.add_argument("--batch", type=int, default=5000, help="variants per batch request")
     parser.add_argument("--computed", type=int, default=12, help="SNVs computed by the model")
     args = parser.parse_args(argv)
@@ -181,9 +207,11 @@ def main(argv: list[str] | None = None) -> None:
               f"mask {int(mask)}); {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}")
         print("| test | requests | ok | wrong | failed | p50 ms | p99 ms | per s |")
         print("|---|---|---|---|---|---|---|---|")
-        for clients in (50, 200):
-            r = asyncio.run(stored_lookups(url, answers, build, distance, mask, clients, args.requests, args.seconds))
-            print(f"| stored GET /pangolin/, {clients} clients | {r['requests']} | {r['ok']} | {r['wrong']} | "
+        for clients, rate in ((50, None), (200, None), (50, args.rate), (200, args.rate)):
+            r = asyncio.run(stored_lookups(url, answers, build, distance, mask, clients, args.requests, args.seconds,
+                                           rate))
+            how = f"paced, {rate:g}/s offered" if rate else "closed loop"
+            print(f"| stored GET /pangolin/, {clients} clients, {how} | {r['requests']} | {r['ok']} | {r['wrong']} | "
                   f"{r['failed']} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['per_s']:.0f} requests |")
         r = asyncio.run(batch(url, answers, build, distance, mask, args.batch, 3))
         print(f"| stored POST /api/v1/score, {args.batch} variants x 3 | 3 | {r['variants'] - r['wrong']} | "

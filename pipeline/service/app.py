@@ -61,15 +61,6 @@ def create_app(catalog: Catalog, queue: ComputeQueue | None = None, limits: Limi
     static = resources.files("pipeline.service") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
 
-    @app.middleware("http")
-    async def limit_body(request: Request, call_next):
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > limits.max_body):
-            return _error(413, "body_too_large", f"request body over {limits.max_body:,} bytes")
-        if length is None and request.headers.get("transfer-encoding"):
-            return _error(411, "length_required", "send Content-Length (chunked bodies are not accepted)")
-        return await call_next(request)
-
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
         codes = {404: "not_found", 405: "method_not_allowed"}
@@ -177,7 +168,40 @@ def create_app(catalog: Catalog, queue: ComputeQueue | None = None, limits: Limi
     async def page():
         return FileResponse(str(static / "index.html"), media_type="text/html")
 
-    return app
+    return BodyLimit(app, limits.max_body)
+
+
+class BodyLimit:
+    """Refuses a request body over ``limit`` bytes (413) by its Content-Length, or as it arrives when
+    chunked, before the application reads it. Plain ASGI: no cost per request beyond a header look."""
+
+    def __init__(self, app, limit: int):
+        self.app, self.limit = app, limit
+
+    def __getattr__(self, name):  # the FastAPI app's attributes (openapi, routes, ...) stay reachable
+        return getattr(self.app, name)
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        length = dict(scope.get("headers", ())).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.limit):
+            return await _too_large(self.limit)(scope, receive, send)
+        seen = 0
+
+        async def counted():
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                raise InputProblem("body_too_large", f"request body over {self.limit:,} bytes", 413)
+            return message
+
+        return await self.app(scope, counted, send)
+
+
+def _too_large(limit: int) -> JSONResponse:
+    return _error(413, "body_too_large", f"request body over {limit:,} bytes")
 
 
 def _item_error(text: str, exc: InputProblem) -> dict[str, Any]:
