@@ -23,7 +23,7 @@ from ..store.snv_reader import SnvReader
 from . import deltas
 from .output import ChunkResult, VariantOutput
 from .records import Record, read_csv, read_vcf
-from .scorer import SKIP_REASONS, ScoreOptions, VariantScorer, load_genes
+from .scorer import SKIP_REASONS, ScoreOptions, VariantScorer, load_genes, resolve_tags
 from .stored import StoredReference, check_snv_store, check_store
 
 # Reasons that mean the input does not match the reference: when every allele fails for these, the
@@ -159,6 +159,8 @@ def score_file(variants: str | Path, job: ScoreJob, out: str | Path | OutputFile
                on_chunk: Callable[[int], None] | None = None, skip_malformed: bool = False) -> Counter:
     """`score_variants` with every input checked here first, inline (``cluster="none"``) or on a Dask
     cluster of ``workers``; warns once per reason with the count of alleles not scored."""
+    # the masking tags used, said once here; workers and the header get them as resolved
+    job = replace(job, options=resolve_tags(job.annotation, job.options))
     scorer = cached_scorer(job)  # reads the FASTA index and the annotation before any worker starts
     if job.store:
         check_store(job.store, job.model.checksums(), job.model.ensemble, scorer.reference.digest())
@@ -187,7 +189,8 @@ def score_provenance(job: ScoreJob, reference_digest: str) -> dict:
     items = {"reference": f"{Path(job.fasta).name} sha256:{reference_digest}",
              "annotation": f"{Path(job.annotation).name} sha256:{sha256_file(job.annotation)}",
              "settings": {"distance": options.distance, "mask": options.mask, "score_cutoff": options.score_cutoff,
-                          "score_exons": options.score_exons, "tags": "|".join(options.tags)}}
+                          "score_exons": options.score_exons,
+                          "tags": "|".join(options.tags) or "all transcripts"}}
     if job.model is not None:
         items["ensemble"] = f"{job.model.ensemble} dtype={job.model.dtype} engine={job.model.engine}"
         items["checkpoints"] = job.model.checksums()
