@@ -1,5 +1,5 @@
 """The ASGI application: SpliceAI-lookup's Pangolin endpoint, our versioned API (/api/v1, described
-by the generated OpenAPI schema at /openapi.json, browsable at /docs), and the page at /.
+by the generated OpenAPI schema at /openapi.json), and the page at /.
 
 Every error is JSON ``{"error": message, "code": ...}`` with a 4xx status (429/503 with Retry-After
 when computing is saturated); nothing a request sends names a file.
@@ -56,7 +56,8 @@ def _error(status: int, code: str, message: str, headers: dict | None = None, **
 
 def create_app(catalog: Catalog, queue: ComputeQueue | None = None, limits: Limits = Limits()) -> FastAPI:
     resolver = Resolver(catalog, queue)
-    app = FastAPI(title="pangolin-pipeline serve", version=__version__,
+    # no /docs or /redoc: their pages load scripts from a CDN; the schema itself is at /openapi.json
+    app = FastAPI(title="pangolin-pipeline serve", version=__version__, docs_url=None, redoc_url=None,
                   description="Pangolin splice scores from precomputed stores, computed when not stored.")
     static = resources.files("pipeline.service") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
