@@ -103,6 +103,7 @@ class SlowEngine:
         return [("BRCA1|1:0.1|-1:-0.1|Warnings:", None)] * len(items)
 
 
+@pytest.mark.slow
 def test_full_queue_429_timeout_503_and_stored_answers_do_not_wait(snv_store):
     from pipeline.service.app import create_app
     from pipeline.service.catalog import Catalog
