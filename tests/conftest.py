@@ -81,7 +81,7 @@ def get_ensemble(weights_dir):
 @pytest.fixture(scope="session")
 def small_store(tmp_path_factory, weights_dir) -> Path:
     """A float16 store of two short chr22 genes (one per strand), in 1 kb tiles (shared, read-only)."""
-    from pipeline.precompute.driver import run
+    from pipeline.tracks.plan import run_tracks as run
 
     out = tmp_path_factory.mktemp("small") / "store.zarr"
     run(two_gene_config(out))

@@ -146,7 +146,7 @@ def test_label_selection_equals_store_select_and_tsv(small_store, capsys):
 @pytest.fixture(scope="module")
 def float32_store(tmp_path_factory, weights_dir):
     """The small store's genes stored as float32 (`--store-dtype float32`)."""
-    from pipeline.precompute.driver import run
+    from pipeline.tracks.plan import run_tracks as run
 
     out = tmp_path_factory.mktemp("float32") / "store.zarr"
     run(two_gene_config(out, store_dtype="float32"))

@@ -23,9 +23,9 @@ def run(
     quiet: Annotated[bool, Opt("--quiet", help="no progress display")] = False,
 ) -> None:
     """Precompute splice tracks for the genes of an annotation into a Zarr store (resumable)."""
-    from ..precompute.driver import run as run_pipeline
     from ..progress import RunProgress
     from ..store.summary import describe_run
+    from ..tracks.plan import run_tracks as run_pipeline
 
     with RunProgress(enabled=not quiet) as progress:
         status = run_pipeline(cfg, overwrite=overwrite, on_done=progress.advance,
@@ -40,8 +40,8 @@ def init(
     overwrite: Annotated[bool, Opt("--overwrite", help="replace a store made with other settings")] = False,
 ) -> None:
     """Create a store and its tile list for scheduler-free runs (`run-tiles`, then `finalize`)."""
-    from ..precompute.driver import init as init_store
     from ..store.summary import describe_init
+    from ..tracks.plan import init_tracks as init_store
 
     _say(describe_init(cfg.out, init_store(cfg, overwrite)))
 

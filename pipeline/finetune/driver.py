@@ -17,10 +17,10 @@ from ..errors import AnnotationError, ConfigError, TargetError
 from ..genome.annotation import GeneFilter, read_genes
 from ..genome.digest import sha256_file
 from ..genome.fasta import Reference
+from ..genome.genes import genes_on_reference
 from ..model.checkpoints import resolve_weights
 from ..model.ensemble import Ensemble, load_ensemble
 from ..model.head import SITE_CLASSES, TokenHead, save_head
-from ..precompute.plan import genes_on_reference
 from .backbone import features_split, fit_backbone
 from .features import Segment, extract_features, gene_segments
 from .labels import TargetSpec, check_usage, parse_targets, site_labels, splice_sites, usage_targets

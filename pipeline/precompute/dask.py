@@ -75,8 +75,7 @@ def run_tiles_on_dask(store: str, tiles: list[Tile], job: Job, cluster: str, wor
             on_start(client.dashboard_link)
         client.register_plugin(EnsemblePlugin(job.model))
         resources = {"GPU": 1} if cluster == "cuda" else None
-        attrs = job.to_attrs()
-        futures = [client.submit(run_tile, store, t.to_dict(), attrs, key=f"tile-{t.id}", pure=False, retries=2,
+        futures = [client.submit(run_tile, store, t, job, key=f"tile-{t.id}", pure=False, retries=2,
                                  priority=len(tiles) - n, resources=resources) for n, t in enumerate(tiles)]
         try:
             for future in as_completed(futures):

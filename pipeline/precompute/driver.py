@@ -26,20 +26,10 @@ from ..store.lock import StoreLock
 from ..store.manifest import Manifest
 from ..store.tile import Tile
 from .job import Job
+from .plan import Plan
 from .task import run_tile
 
 Progress = Callable[[dict[str, Any]], None]
-
-
-@dataclass
-class Plan:
-    """A store to make: what identifies it, its tiles, what each tile task needs, and how to create it."""
-
-    identity: StoreIdentity
-    tiles: list[Tile]
-    job: Job
-    create: Callable[[Path], None]  # writes the empty store (groups, arrays, root attributes)
-    details: dict[str, Any] = field(default_factory=dict)  # product facts for reports (e.g. genes, SNVs)
 
 
 @dataclass(frozen=True)
@@ -186,22 +176,5 @@ def run_part(store: Path, part: int, parts: int, threads: int | None = None) -> 
     return [run_tile(str(store), tile, job) for tile in mine]
 
 
-# -- the splice-track product -----------------------------------------------------------------------
 def execution_of(config: RunConfig) -> Execution:
     return Execution(config.cluster, config.workers, config.cluster_options)
-
-
-def init(config: RunConfig, overwrite: bool = False) -> dict:
-    """Create (or check) a track store and its tile list; return its status."""
-    from .plan import plan_tracks
-
-    return init_plan(plan_tracks(config), Path(config.out), overwrite)
-
-
-def run(config: RunConfig, overwrite: bool = False, on_done: Progress | None = None,
-        on_start: Callable[[str], None] | None = None,
-        on_plan: Callable[[list[Tile], dict], None] | None = None) -> dict:
-    """Run (or resume) a splice-track precompute; return the store's status with throughput figures."""
-    from .plan import plan_tracks
-
-    return run_plan(plan_tracks(config), Path(config.out), execution_of(config), overwrite, on_done, on_start, on_plan)

@@ -12,14 +12,15 @@ import pandas as pd
 from ..config import RunConfig
 from ..errors import AnnotationError, ConfigError
 from ..genome.fasta import Reference
-from ..precompute.driver import Plan
+from ..genome.genes import genes_on_reference
 from ..precompute.job import Job
-from ..precompute.plan import genes_on_reference, input_identity, model_spec
+from ..precompute.plan import Plan, input_identity, model_spec
 from ..precompute.tiling import make_tiles
 from ..store.identity import StoreIdentity
 from ..store.snv_layout import create_snv_store
 from ..variants.scorer import ScoreOptions, load_genes
 from .regions import describe_regions, snv_intervals
+from .task import SnvTile
 
 TILE_SIZE, CHUNK_SIZE = 65_536, 4_096  # positions per shard (one tile of work) and per chunk
 
@@ -83,8 +84,8 @@ def plan_snvs(config: RunConfig, options: SnvOptions) -> Plan:
     identity = StoreIdentity(**input_identity(config, reference, model), kind="snv", dtype="int8",
                              tiling={"tile_size": config.tile_size, "chunk_size": config.chunk_size, "slots": slots},
                              settings=options.settings())
-    job = Job("pipeline.snvs.task:score_snv_tile", model, str(Path(config.fasta).absolute()),
-              {"distance": options.distance, "mask": options.mask, "per_tissue": options.per_tissue, "slots": slots})
+    job = Job(SnvTile(options.distance, options.mask, options.per_tissue, slots), model,
+              str(Path(config.fasta).absolute()))
     inputs = {"fasta": str(Path(config.fasta)), "annotation": str(Path(config.annotation))}
     create = partial(create_snv_store, identity=identity.to_attrs(), genes=genes, lengths=lengths, slots=slots,
                      job=job.to_attrs(), inputs=inputs)

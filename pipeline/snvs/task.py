@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -37,31 +38,40 @@ def blocks(segments: tuple[tuple[int, int], ...], size: int) -> list[tuple[int, 
     return [(s, min(s + size, end)) for start, end in segments for s in range(start, end, size)]
 
 
-def score_snv_tile(store: Path, tile: Tile, job: Job) -> dict[str, Any]:
-    """Every SNV of the tile's segments, summarised per gene, written into the tile's shard."""
-    ensemble, reference = job.model.load(), cached_reference(job.fasta)
-    d, slots, per_tissue = job.options["distance"], job.options["slots"], job.options["per_tissue"]
-    flank = ModelConfig().flank
-    genes = gene_sites(str(store)).get(tile.chrom, [])
-    length = tile.end - tile.start
-    arrays: dict[str, np.ndarray] = {"ref": np.zeros(length, dtype=np.uint8)}
-    ambiguous = snvs = 0
-    for start, end in blocks(tile.segments, BLOCK):
-        seq = reference.fetch(tile.chrom, start - d - flank, end + d + flank)
-        ref_bases = seq[d + flank : d + flank + end - start].upper().encode()
-        ambiguous += count_ambiguous(ref_bases)
-        inside = [g for g in genes if g.start < end and start < g.end]
-        values = snv_kernel(ensemble, start, ref_bases, one_hot(seq), inside, slots, d, job.options["mask"],
-                            per_tissue)
-        for name, block in values.items():
-            if name not in arrays:
-                arrays[name] = np.full((length, *block.shape[1:]), FILLS[name], dtype=block.dtype)
-            arrays[name][start - tile.start : end - tile.start] = block
-        scored = np.frombuffer(ref_bases, dtype=np.uint8).copy()
-        scored[~np.isin(scored, np.frombuffer(b"ACGT", dtype=np.uint8))] = 0
-        arrays["ref"][start - tile.start : end - tile.start] = scored
-        snvs += 3 * int(np.count_nonzero(scored))
-    for name, values in arrays.items():
-        write_values(store, f"{tile.chrom}/{name}", (slice(tile.start, tile.end),), values)
-    return {"snvs": snvs, "ambiguous": ambiguous}
+@dataclass(frozen=True)
+class SnvTile:
+    """Options of an all-SNV store's tiles: `score`'s distance and masking, per-tissue deltas, and the
+    store's gene slots per position."""
 
+    distance: int
+    mask: bool
+    per_tissue: bool
+    slots: int
+
+    def __call__(self, store: Path, tile: Tile, job: Job) -> dict[str, Any]:
+        """Every SNV of the tile's segments, summarised per gene, written into the tile's shard."""
+        ensemble, reference = job.model.load(), cached_reference(job.fasta)
+        d = self.distance
+        flank = ModelConfig().flank
+        genes = gene_sites(str(store)).get(tile.chrom, [])
+        length = tile.end - tile.start
+        arrays: dict[str, np.ndarray] = {"ref": np.zeros(length, dtype=np.uint8)}
+        ambiguous = snvs = 0
+        for start, end in blocks(tile.segments, BLOCK):
+            seq = reference.fetch(tile.chrom, start - d - flank, end + d + flank)
+            ref_bases = seq[d + flank : d + flank + end - start].upper().encode()
+            ambiguous += count_ambiguous(ref_bases)
+            inside = [g for g in genes if g.start < end and start < g.end]
+            values = snv_kernel(ensemble, start, ref_bases, one_hot(seq), inside, self.slots, d, self.mask,
+                                self.per_tissue)
+            for name, block in values.items():
+                if name not in arrays:
+                    arrays[name] = np.full((length, *block.shape[1:]), FILLS[name], dtype=block.dtype)
+                arrays[name][start - tile.start : end - tile.start] = block
+            scored = np.frombuffer(ref_bases, dtype=np.uint8).copy()
+            scored[~np.isin(scored, np.frombuffer(b"ACGT", dtype=np.uint8))] = 0
+            arrays["ref"][start - tile.start : end - tile.start] = scored
+            snvs += 3 * int(np.count_nonzero(scored))
+        for name, values in arrays.items():
+            write_values(store, f"{tile.chrom}/{name}", (slice(tile.start, tile.end),), values)
+        return {"snvs": snvs, "ambiguous": ambiguous}

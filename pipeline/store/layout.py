@@ -78,7 +78,7 @@ def create_store(path: Path, identity: dict[str, Any], genes: pd.DataFrame, leng
 
     ``job`` (absolute input paths, model settings, the tile task) lets a scheduler-free task score
     tiles from the store path alone; ``inputs`` are the paths as the user gave them; ``heads``
-    (precompute/heads.py) add one (strand, offset) variable per head output.
+    (tracks/heads.py) add one (strand, offset) variable per head output.
     """
     from ..model.config import TISSUES  # here, not at import: xarray imports this package for the backend
 

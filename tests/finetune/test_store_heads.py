@@ -14,8 +14,10 @@ from pipeline.errors import ConfigError, HeadError, StoreError
 from pipeline.genome.encode import one_hot
 from pipeline.genome.fasta import Reference
 from pipeline.model.head import SITE_CLASSES, TokenHead, load_head, save_head
-from pipeline.precompute.driver import init, run, run_part
+from pipeline.precompute.driver import run_part
 from pipeline.snvs.plan import SnvOptions, plan_snvs
+from pipeline.tracks.plan import init_tracks as init
+from pipeline.tracks.plan import run_tracks as run
 
 from ..conftest import DATA, two_gene_config
 

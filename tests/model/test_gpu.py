@@ -9,12 +9,12 @@ import pytest
 import torch
 import zarr
 
-from pipeline.precompute.driver import run
+from pipeline.tracks.plan import run_tracks as run
 
 from ..conftest import two_gene_config
+from ..variants.test_golden_cli import check_against_official
 from .test_cone import check_substitutions, heart_networks
 from .test_golden import HALF_TOLERANCE, WINDOWS, golden_ensemble
-from ..variants.test_golden_cli import check_against_official
 
 pytestmark = [pytest.mark.gpu,
               pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")]

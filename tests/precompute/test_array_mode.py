@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import zarr
 
-from pipeline.precompute.driver import init, run_part
+from pipeline.precompute.driver import run_part
+from pipeline.tracks.plan import init_tracks as init
 
 from ..conftest import two_gene_config
 from ..test_bad_input import cli

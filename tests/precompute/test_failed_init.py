@@ -31,7 +31,7 @@ def fail_in_create(monkeypatch) -> None:
         raise Crash("no store for you")
 
     monkeypatch.setattr("pipeline.snvs.plan.create_snv_store", crash)
-    monkeypatch.setattr("pipeline.precompute.plan.create_store", crash)
+    monkeypatch.setattr("pipeline.tracks.plan.create_store", crash)
 
 
 def fail_in_manifest(monkeypatch) -> None:

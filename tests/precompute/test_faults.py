@@ -13,7 +13,7 @@ import pytest
 import zarr
 
 from pipeline.errors import StoreLocked
-from pipeline.precompute.driver import run
+from pipeline.tracks.plan import run_tracks as run
 
 from ..conftest import DATA, REPO, WEIGHTS, two_gene_config
 

@@ -13,9 +13,9 @@ import pytest
 
 from pipeline.errors import Interrupted
 from pipeline.precompute.cluster import workers_ignore_ctrl_c
-from pipeline.precompute.driver import run
 from pipeline.store.lock import StoreLock
 from pipeline.store.manifest import Manifest
+from pipeline.tracks.plan import run_tracks as run
 
 from ..conftest import run_cli, two_gene_config
 

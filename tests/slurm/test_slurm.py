@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 import zarr
 
-from pipeline.precompute.driver import init, run
+from pipeline.tracks.plan import init_tracks as init
+from pipeline.tracks.plan import run_tracks as run
 
 from ..conftest import REPO, two_gene_config
 

@@ -106,7 +106,7 @@ def test_query_equals_local_in_few_requests(nginx, small_store, monkeypatch, cap
 @pytest.fixture(scope="module")
 def wide_shards(tmp_path_factory, www) -> Path:
     """The two genes in shards of 1 Mi positions and chunks of 64 Ki, as `run` makes them by default."""
-    from pipeline.precompute.driver import run
+    from pipeline.tracks.plan import run_tracks as run
 
     from ..conftest import two_gene_config
 

@@ -9,7 +9,7 @@ import pytest
 from pipeline.config import load_config
 from pipeline.errors import VariantError
 from pipeline.genome.fasta import Reference
-from pipeline.precompute.driver import run
+from pipeline.tracks.plan import run_tracks as run
 from pipeline.variants.driver import score_variants
 from pipeline.variants.scorer import ScoreOptions, VariantScorer, load_genes
 from pipeline.variants.stored import StoredReference
