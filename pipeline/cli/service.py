@@ -42,7 +42,8 @@ def serve(
         from ..service.catalog import Catalog
         from ..service.compute import ComputeQueue, Engine
     except ImportError as err:
-        raise typer.BadParameter(f"serve needs the 'serve' extra: pip install 'pangolin-pipeline[serve]' ({err})")
+        raise typer.BadParameter(f"serve needs the 'serve' extra: pip install 'pangolin-pipeline[serve]' ({err})"
+                                 ) from None
     from ..model.checkpoints import resolve_weights
     from ..model.spec import ModelSpec
 

@@ -89,7 +89,8 @@ def create_app(catalog: Catalog, queue: ComputeQueue | None = None, limits: Limi
         return _error(500, "internal_error", f"internal error ({type(exc).__name__}); see the server log")
 
     # -- SpliceAI-lookup ------------------------------------------------------------------------
-    lookup = {"tags": ["SpliceAI-lookup"], "summary": "SpliceAI-lookup's Pangolin API: one variant, its scores per gene"}
+    lookup = {"tags": ["SpliceAI-lookup"],
+              "summary": "SpliceAI-lookup's Pangolin API: one variant, its scores per gene"}
 
     @app.get("/pangolin/", operation_id="pangolin_get", **lookup)
     @app.post("/pangolin/", operation_id="pangolin_post", **lookup)

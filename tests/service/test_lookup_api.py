@@ -32,7 +32,8 @@ def test_errors_in_that_services_form(client):
     for params, code in (({"variant": STORED_SNV}, "missing_hg"), ({"hg": "19", "variant": STORED_SNV}, "bad_hg"),
                          ({"hg": "37", "variant": STORED_SNV, "distance": "x"}, "bad_distance"),
                          ({"hg": "37", "variant": STORED_SNV, "mask": "2"}, "bad_mask"),
-                         ({"hg": "37"}, "missing_variant"), ({"hg": "37", "variant": "chr17-x-C-A"}, "malformed_variant")):
+                         ({"hg": "37"}, "missing_variant"),
+                         ({"hg": "37", "variant": "chr17-x-C-A"}, "malformed_variant")):
         r = client.get("/pangolin/", params=params)
         assert r.status_code == 400, params
         assert r.json()["code"] == code and r.json()["source"] == "pangolin" and r.json()["error"]
