@@ -79,6 +79,9 @@ class Resolver:
             except InputProblem as problem:
                 out[n] = problem
         if to_compute:
+            if len(to_compute) > self.queue.max_pending:  # would never fit: not a reason to retry
+                raise InputProblem("too_many_to_compute", f"{len(to_compute)} variants to compute; at most "
+                                   f"{self.queue.max_pending} per request (serve --queue): split the request", 413)
             try:
                 outcomes = await self.queue.submit([(variants[n], distance, mask) for n in to_compute])
             except QueueFull as full:

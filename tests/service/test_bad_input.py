@@ -141,6 +141,9 @@ def test_full_queue_429_timeout_503_and_stored_answers_do_not_wait(snv_store):
             assert late.json()["code"] == "timeout" and "Retry-After" in late.headers
             time.sleep(1.6)
             assert httpx.get(f"{url}/api/v1/health").json()["queue"]["pending"] == 0
+            many = [f"17-{41276300 + k}-A-G" for k in range(3)]  # more than the queue ever holds
+            r = httpx.post(f"{url}/api/v1/score", json={"variants": many, "hg": "37"}, timeout=30)
+            assert r.status_code == 413 and r.json()["code"] == "too_many_to_compute"
     finally:
         queue.stop()
 
