@@ -33,6 +33,7 @@ def serve(
     queue: Annotated[int, Opt(help="variants waiting to be computed before 429 Too Many Requests")] = 64,
     timeout: Annotated[float, Opt(help="seconds a request may wait for computed answers")] = 30.0,
     max_variants: Annotated[int, Opt(help="variants per batch request")] = 10_000,
+    threads: Annotated[int, Opt(help="torch threads computing (the other cores answer from stores)")] = 1,
 ) -> None:
     """Serve stores over HTTP: SpliceAI-lookup's /pangolin/ API, /api/v1 (OpenAPI at /docs), and a page at /."""
     try:
@@ -51,6 +52,8 @@ def serve(
         raise typer.BadParameter("give --fasta and --annotation together (or neither: stores only)")
     if not stores and fasta is None:
         raise typer.BadParameter("nothing to serve: give stores, or --fasta and --annotation")
+    if threads < 1:
+        raise typer.BadParameter("must be >= 1", param_hint="--threads")
     if not 0 < port < 65536:
         raise typer.BadParameter("must be 1 to 65535", param_hint="--port")
     catalog = Catalog([str(p) for p in stores or []])
@@ -59,7 +62,7 @@ def serve(
         for path in (fasta, annotation):
             if not path.is_file():
                 raise typer.BadParameter(f"{path} does not exist")
-        model = ModelSpec(str(resolve_weights(weights, None).absolute()))
+        model = ModelSpec(str(resolve_weights(weights, None).absolute()), threads=threads)
         engine = Engine(fasta, annotation, model)
         _say(f"loading the model ({model.ensemble}) for computed answers (build {engine.build or 'unknown'})")
         engine.load()
