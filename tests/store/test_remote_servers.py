@@ -66,7 +66,7 @@ class NginxServer:
 
     def start(self) -> NginxServer:
         (self.prefix / "tmp").mkdir(parents=True, exist_ok=True)
-        for attempt in range(3):  # a free port can be taken between the probe and the bind
+        for _attempt in range(3):  # a free port can be taken between the probe and the bind
             self.port = free_port()
             config = self.prefix / "nginx.conf"
             config.write_text(CONFIG.format(user="user root;" if os.geteuid() == 0 else "", prefix=self.prefix,
@@ -132,7 +132,7 @@ class MotoServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> MotoServer:
-        for attempt in range(3):
+        for _attempt in range(3):
             self.port = free_port()
             self.process = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p",
                                              str(self.port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
