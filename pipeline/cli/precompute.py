@@ -80,7 +80,7 @@ def finalize(store: Annotated[Path, typer.Argument(help="a store made by `init` 
 
 @app.command()
 def status(
-    store: Annotated[Path, typer.Argument(help="a store made by `run` or `init`")],
+    store: Annotated[str, typer.Argument(help="a store made by `run`, `init` or `saturate`: a path or a URL")],
     as_json: Annotated[bool, Opt("--json", help="machine-readable output")] = False,
 ) -> None:
     """Progress of a store: tiles and bases done out of total."""

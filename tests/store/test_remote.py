@@ -88,6 +88,12 @@ def test_xarray_reads_equal_local(nginx, small_store):
     assert ds.encoding["pangolin_store"] == url
 
 
+def test_status_of_a_published_store_equals_local(nginx, small_store, monkeypatch, capsys):
+    expected = run_cli(monkeypatch, capsys, "status", small_store, "--json")
+    assert run_cli(monkeypatch, capsys, "status", f"{nginx.url}/track.zarr", "--json")[:2] == expected[:2]
+    assert expected[0] == 0 and '"tiles_done"' in expected[1]
+
+
 def test_query_equals_local_in_few_requests(nginx, small_store, monkeypatch, capsys):
     url = f"{nginx.url}/track.zarr"
     expected = run_cli(monkeypatch, capsys, "query", small_store, GENE)
