@@ -101,6 +101,8 @@ def test_publish_to_s3_and_read_back(s3, snv_store, small_store, monkeypatch, ca
     publish(small_store, "s3://pangolin/stores/track.zarr")
     remote = xr.open_datatree("s3://pangolin/stores/track.zarr", engine="pangolin")
     local = xr.open_datatree(small_store, engine="pangolin")
-    xr.testing.assert_identical(remote["chr22"].to_dataset().load(), local["chr22"].to_dataset().load())
+    region = {"position": slice(32_049_001, 32_051_000)}  # a whole chromosome over moto would take minutes
+    xr.testing.assert_identical(remote["chr22"].to_dataset().sel(region).load(),
+                                local["chr22"].to_dataset().sel(region).load())
     code, _, err = run_cli(monkeypatch, capsys, "query", "s3://pangolin/stores/missing.zarr", "chr22:1-10")
     assert code == 2 and "not a Zarr v3 store" in err and err.count("\n") == 1, err
