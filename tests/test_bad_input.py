@@ -192,7 +192,7 @@ def test_genes_past_the_end_of_their_contig(tmp_path, monkeypatch, capsys):
 
 
 def test_store_made_with_other_settings_and_not_a_store(monkeypatch, capsys, tmp_path):
-    code, _ = cli(monkeypatch, capsys, *run_args(tmp_path), "--quiet")
+    code, err = cli(monkeypatch, capsys, *run_args(tmp_path), "--quiet")
     assert code == 0, err
     expect_error(monkeypatch, capsys, "made with other settings (tiling.tile_size",
                  *run_args(tmp_path, **{"--tile-size": 2048}))
