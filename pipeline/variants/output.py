@@ -38,7 +38,6 @@ class ChunkResult:
     skipped: dict[int, list[str]] = field(default_factory=lambda: defaultdict(list))
     counts: Counter = field(default_factory=Counter)
     rows: list[dict] = field(default_factory=list)
-    extra: dict[int, list[str]] = field(default_factory=lambda: defaultdict(list))  # more INFO entries
 
 
 def provenance_header(items: dict[str, Any]) -> list[str]:
@@ -74,7 +73,7 @@ class VariantOutput:
 
     def __init__(self, out: str | Path | OutputFile, records: list[Record], header: list[str] | None,
                  frame: pd.DataFrame | None, table: str | Path | OutputFile | None = None,
-                 provenance: dict[str, Any] | None = None, info_headers: tuple[str, ...] = ()):
+                 provenance: dict[str, Any] | None = None):
         self.out = _as_output(out, "--out")
         self.table = _as_output(table, "--table") if table is not None else None
         self.records, self.frame = records, frame
@@ -87,7 +86,7 @@ class VariantOutput:
         self.next_record = 0
         self.written = self.written_rows = 0
         if header is not None:
-            extra = provenance_header(provenance or {}) + [INFO_HEADER, SKIP_HEADER, *info_headers]
+            extra = provenance_header(provenance or {}) + [INFO_HEADER, SKIP_HEADER]
             self.handle.write("\n".join(header[:-1] + extra + [header[-1]]) + "\n")
         else:
             self.frame.iloc[:0].assign(Pangolin=[]).to_csv(self.handle, index=False)
@@ -117,9 +116,9 @@ class VariantOutput:
                                                                                   header=False)
         else:
             for i in indexes:
-                entries = list(result.extra[i])
+                entries = []
                 if result.values[i]:
-                    entries.insert(0, "Pangolin=" + ",".join(result.values[i]))
+                    entries.append("Pangolin=" + ",".join(result.values[i]))
                 if result.skipped[i]:
                     entries.append("PangolinSkipped=" + ",".join(result.skipped[i]))
                 self.handle.write(with_info(self.records[i].fields, entries) + "\n")
