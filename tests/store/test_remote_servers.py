@@ -52,11 +52,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-class NginxServer:
-    """nginx serving ``root`` at http://127.0.0.1:PORT/ (also /slow/ throttled, /forbidden/ 403, /broken/ 500)."""
+class LoopbackServer:
+    """A server process on a free 127.0.0.1 port: started (retrying if the port is taken meanwhile)
+    until ``probe`` answers, stopped with ``stop_signal``, then killed if it lingers."""
 
-    def __init__(self, root: Path, prefix: Path):
-        self.root, self.prefix = Path(root), Path(prefix)
+    stop_signal = signal.SIGTERM
+
+    def __init__(self) -> None:
         self.process: subprocess.Popen | None = None
         self.port = 0
 
@@ -64,29 +66,48 @@ class NginxServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> NginxServer:
-        (self.prefix / "tmp").mkdir(parents=True, exist_ok=True)
+    def launch(self, command, probe: str, seconds: float = 15) -> bool:
+        """Start ``command(port)`` on free ports until one answers ``probe``; False after three tries."""
         for _attempt in range(3):  # a free port can be taken between the probe and the bind
             self.port = free_port()
-            config = self.prefix / "nginx.conf"
-            config.write_text(CONFIG.format(user="user root;" if os.geteuid() == 0 else "", prefix=self.prefix,
-                                            port=self.port, root=self.root))
-            self.process = subprocess.Popen([NGINX, "-c", str(config), "-p", str(self.prefix)],
-                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            if _wait_up(f"{self.url}/", self.process):
-                return self
+            self.process = subprocess.Popen(command(self.port), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            if _wait_up(f"{self.url}{probe}", self.process, seconds):
+                return True
             self.stop()
-        raise RuntimeError(f"nginx did not start: {(self.prefix / 'error.log').read_text(errors='replace')}")
+        return False
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGQUIT if sys.platform != "win32" else signal.SIGTERM)
+            self.process.send_signal(self.stop_signal)
             try:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=10)
         self.process = None
+
+
+class NginxServer(LoopbackServer):
+    """nginx serving ``root`` at http://127.0.0.1:PORT/ (also /slow/ throttled, /forbidden/ 403, /broken/ 500)."""
+
+    stop_signal = signal.SIGQUIT  # nginx's graceful stop
+
+    def __init__(self, root: Path, prefix: Path):
+        super().__init__()
+        self.root, self.prefix = Path(root), Path(prefix)
+
+    def start(self) -> NginxServer:
+        (self.prefix / "tmp").mkdir(parents=True, exist_ok=True)
+        config = self.prefix / "nginx.conf"
+
+        def command(port: int) -> list[str]:
+            config.write_text(CONFIG.format(user="user root;" if os.geteuid() == 0 else "", prefix=self.prefix,
+                                            port=port, root=self.root))
+            return [NGINX, "-c", str(config), "-p", str(self.prefix)]
+
+        if self.launch(command, "/"):
+            return self
+        raise RuntimeError(f"nginx did not start: {(self.prefix / 'error.log').read_text(errors='replace')}")
 
     def requests(self) -> list[tuple[int, str, str, int]]:
         """(status, path, Range header, body bytes) of every request served so far."""
@@ -120,33 +141,11 @@ def _wait_up(url: str, process: subprocess.Popen, seconds: float = 15) -> bool:
     return False
 
 
-class MotoServer:
+class MotoServer(LoopbackServer):
     """moto's standalone S3 server on 127.0.0.1:PORT (``AWS_ENDPOINT_URL`` points clients at it)."""
 
-    def __init__(self):
-        self.process: subprocess.Popen | None = None
-        self.port = 0
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
     def start(self) -> MotoServer:
-        for _attempt in range(3):
-            self.port = free_port()
-            self.process = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p",
-                                             str(self.port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            if _wait_up(f"{self.url}/moto-api/", self.process, seconds=30):
-                return self
-            self.stop()
+        if self.launch(lambda port: [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                       "/moto-api/", seconds=30):
+            return self
         raise RuntimeError("moto's S3 server did not start")
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-        self.process = None
