@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev,slurm,serve,remote]'
+	$(BIN)/pip install --quiet -e '.[dev,slurm,serve,remote,triton]'
 	touch $@
 
 .PHONY: install run test test-fast bench docs
