@@ -15,13 +15,13 @@ from typing import Any, Literal
 
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
-from . import lookup_api
+from . import batch_input, batch_output, lookup_api
 from .answers import Answer, InputProblem, parse
 from .catalog import Catalog
 from .compute import ComputeQueue
@@ -48,6 +48,37 @@ class ScoreRequest(BaseModel):
     distance: int = Field(50, ge=1, le=Limits.max_distance, description="bases either side of the variant")
     mask: bool = Field(True, description="official masking (no gains at annotated sites, no losses elsewhere)")
     source: Literal["auto", "store", "model"] = Field("auto", description="auto: a matching store, else the model")
+
+
+# the settings of a VCF or TSV body, where the query names none: a JSON body's defaults
+TEXT_DEFAULTS = {name: spec.default for name, spec in ScoreRequest.model_fields.items() if name != "variants"}
+BATCH_DESCRIPTION = """\
+Send JSON (`{"variants": [...], "hg": ..., "distance": ..., "mask": ..., "source": ...}`), a VCF
+(`text/vcf`; gzip or bgzip too) or a TSV (`text/tab-separated-values`: CHROM, POS, REF, ALT columns
+or one variant per line); text/plain is read as a VCF when it has a #CHROM line, else as a TSV. The
+settings of a VCF or TSV go in the query. What comes back: `format`, else Accept, else what was sent.
+A VCF comes back as sent, annotated with `Pangolin=`, the typed fields of the all-SNV export and
+`PangolinSource` (or `PangolinSkipped` with the reason); a TSV has one row per variant and gene.
+A line that cannot be read refuses the request (400, naming the line); a variant that cannot be
+answered gets its own error. At most `limits.max_variants` variants (ALTs) per request (413).
+"""
+
+
+def batch_openapi(max_variants: int) -> dict[str, Any]:
+    """The request and response bodies of the batch endpoint, which FastAPI cannot infer (several media types)."""
+    text = {"schema": {"type": "string", "maxLength": 100_000}}
+    return {
+        "requestBody": {"required": True, "content": {
+            "application/json": {"schema": ScoreRequest.model_json_schema()},
+            batch_input.MEDIA_TYPES["vcf"]: {**text, "example": "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\n"
+                                                                "chr17\t41276126\t.\tC\tA\n"},
+            batch_input.MEDIA_TYPES["tsv"]: {**text, "example": "CHROM\tPOS\tREF\tALT\nchr17\t41276126\tC\tA\n"},
+        }},
+        "responses": {"200": {"description": f"the answers (at most {max_variants:,} variants per request)",
+                              "content": {"application/json": {"schema": {"type": "object"}},
+                                          batch_input.MEDIA_TYPES["vcf"]: {"schema": {"type": "string"}},
+                                          batch_input.MEDIA_TYPES["tsv"]: {"schema": {"type": "string"}}}}},
+    }
 
 
 def _error(status: int, code: str, message: str, headers: dict | None = None, **extra: Any) -> JSONResponse:
@@ -123,24 +154,61 @@ def create_app(catalog: Catalog, queue: ComputeQueue | None = None, limits: Limi
         answer = await resolver.answer(parse(variant), hg, distance, mask, source)
         return answer.as_json()
 
-    @app.post("/api/v1/score", tags=["v1"], summary="Many variants in one request (JSON in, JSON out)")
-    async def score_many(request: ScoreRequest) -> dict[str, Any]:
-        if len(request.variants) > limits.max_variants:
-            raise InputProblem("too_many_variants", f"{len(request.variants):,} variants; the limit is "
-                               f"{limits.max_variants:,} per request", 413)
-        parsed, results = [], [None] * len(request.variants)
-        for n, text in enumerate(request.variants):
-            try:
-                parsed.append((n, parse(text)))
-            except InputProblem as exc:
-                results[n] = _item_error(text, exc)
-        answers = await resolver.answer_many([v for _, v in parsed], request.hg, request.distance, request.mask,
-                                             request.source)
-        for (n, variant), answer in zip(parsed, answers):
-            results[n] = answer.as_json() if isinstance(answer, Answer) else _item_error(variant.text, answer)
-        counts = {"answered": sum(1 for r in results if "error" not in r)}
-        counts["errors"] = len(results) - counts["answered"]
-        return {"results": results, "counts": counts}
+    @app.post("/api/v1/score", tags=["v1"], summary="Many variants in one request: JSON, VCF or TSV in and out",
+              description=BATCH_DESCRIPTION, openapi_extra=batch_openapi(limits.max_variants),
+              response_model=None)
+    async def score_many(request: Request,
+                         format: Literal["json", "vcf", "tsv"] | None = Query(
+                             None, description="what comes back; default: the Accept header, else what was sent"),
+                         hg: Literal["37", "38"] | None = Query(None, description="VCF or TSV body: genome build"),
+                         distance: int | None = Query(None, ge=1, le=limits.max_distance,
+                                                      description="VCF or TSV body: bases either side (default 50)"),
+                         mask: bool | None = Query(None, description="VCF or TSV body: official masking (default on)"),
+                         source: Literal["auto", "store", "model"] | None = Query(
+                             None, description="VCF or TSV body: auto, store or model (default auto)")) -> Response:
+        sent = batch_input.request_kind(request.headers.get("content-type"))
+        wanted = batch_input.response_kind(format, request.headers.get("accept"), sent)
+        query = {k: v for k, v in (("hg", hg), ("distance", distance), ("mask", mask), ("source", source))
+                 if v is not None}
+        body = await request.body()
+        if sent == "json":
+            if query:
+                raise InputProblem("settings_in_query", f"a JSON request's settings go in its body, not the query "
+                                   f"({', '.join(query)})")
+            batch = _json_batch(body, limits.max_variants)
+        else:
+            batch = batch_input.read_text(sent, batch_input.body_text(body, limits.max_body), limits.max_variants)
+            batch.settings = {**TEXT_DEFAULTS, **query}
+        if wanted == "vcf" and batch.kind != "vcf":
+            raise InputProblem("not_acceptable", "a VCF comes back only for a VCF sent; ask for json or tsv", 406)
+        settings = batch.settings
+        results = await _answers(batch, settings)
+        if wanted == "json":
+            return JSONResponse(batch_output.as_json(batch, results))
+        if wanted == "tsv":
+            return Response(batch_output.as_tsv(batch, results), media_type=batch_input.MEDIA_TYPES["tsv"])
+        sources = _sources(results)
+        return Response(batch_output.as_vcf(batch, results, sources, settings, _lengths(sources)),
+                        media_type=batch_input.MEDIA_TYPES["vcf"])
+
+    async def _answers(batch: batch_input.Batch, settings: dict[str, Any]) -> list[batch_output.Result]:
+        """Each item's answer or problem; stored answers are read at once, computed ones share passes."""
+        parsed = [n for n, entry in enumerate(batch.items) if entry.variant is not None]
+        answers = await resolver.answer_many([batch.items[n].variant for n in parsed], settings["hg"],
+                                             settings["distance"], settings["mask"], settings["source"])
+        results: list[batch_output.Result] = [entry.problem for entry in batch.items]
+        for n, answer in zip(parsed, answers):
+            results[n] = answer
+        return results
+
+    def _sources(results: list[batch_output.Result]) -> list[dict[str, Any]]:
+        """The identity of each store (or the model) that answered, in the order first used."""
+        described = {e.name: e.description for e in catalog.snv}
+        names = dict.fromkeys(r.store or "model" for r in results if isinstance(r, Answer))
+        return [described[n] if n in described else queue.engine.description for n in names]
+
+    def _lengths(sources: list[dict[str, Any]]) -> dict[str, int]:
+        return {c: n for s in reversed(sources) for c, n in s["contigs"].items()}
 
     @app.get("/api/v1/tracks", tags=["v1"], summary="Per-base P(splice) and usage per tissue of a region or gene")
     async def tracks(q: str = Query(..., max_length=200, description="chr22:32,049,801-32,050,200 or a gene"),
@@ -206,8 +274,17 @@ def _too_large(limit: int) -> JSONResponse:
     return _error(413, "body_too_large", f"request body over {limit:,} bytes")
 
 
-def _item_error(text: str, exc: InputProblem) -> dict[str, Any]:
-    return {"variant": text[:200], "error": exc.message, "code": exc.code}
+def _json_batch(body: bytes, max_variants: int) -> batch_input.Batch:
+    """A JSON body checked against `ScoreRequest` (422 naming the problem) as a `Batch`."""
+    try:
+        request = ScoreRequest.model_validate_json(body)
+    except ValidationError as err:
+        raise RequestValidationError(err.errors(include_url=False)) from None
+    if len(request.variants) > max_variants:
+        raise InputProblem("too_many_variants", f"{len(request.variants):,} variants; the limit is "
+                           f"{max_variants:,} per request", 413)
+    settings = request.model_dump(exclude={"variants"})
+    return batch_input.Batch("json", [batch_input.item(text) for text in request.variants], settings=settings)
 
 
 async def _json_object(request: Request) -> dict[str, Any]:
