@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
-# GPU checks on a CUDA machine, in one go (each step logs to OUTDIR and a failure does not stop the next):
+# GPU checks on a CUDA machine, in one go, most important first (each step logs to OUTDIR and a failure
+# does not stop the next; every step's timeout is cut to what is left of BUDGET_S, default 470 s, so the
+# whole run stays under 8 minutes and a step that no longer fits is skipped, saying so):
 #   1. the GPU tests: float32 exactness and half-precision error against the golden outputs, cone-of-
-#      influence and variant scoring against their oracles, a dask-cuda run equal to an inline one;
-#   2. the engine benchmark on 2.2 Mb of real chr2 sequence, with a window x batch sweep per dtype;
-#   3. the all-SNV store's speed (bench saturate) against `score` and the official-style path;
-#   4. the chr2 benchmark config (nine genes) precomputed inline and on a dask-cuda cluster: wall
+#      influence and variant scoring against their oracles, a dask-cuda run equal to an inline one, and
+#      our Triton convolution (compiled and autotuned) against conv2d at the network's shapes;
+#   2. our Triton convolution against cuDNN per shape and dtype: time, TFLOP/s, % of the card's dense
+#      peak, max |diff|, whole blocks, MAC-weighted totals (python -m pipeline.bench.triton_conv);
+#   3. the golden tests on the CPU side (the official outputs, every checkpoint, both engines);
+#   4. the engine benchmark on 2.2 Mb of real chr2 sequence, with a window x batch sweep per dtype;
+#   5. the all-SNV store's speed (bench saturate) against `score` and the official-style path;
+#   6. the chr2 benchmark config (nine genes) precomputed inline and on a dask-cuda cluster: wall
 #      time of each and whether every stored value is equal.
-# Usage (repository root): workflows/gpu-check.sh OUTDIR
+# Usage (repository root): workflows/gpu-check.sh OUTDIR. BENCH=0 skips step 4, KERNEL=0 step 2.
 # Data: $PANGOLIN_SHARED (default ../shared), weights: $PANGOLIN_WEIGHTS (default in it).
 set -uo pipefail
 out=${1:-gpu-check}
@@ -15,36 +21,57 @@ shared=${PANGOLIN_SHARED:-../shared}
 export PANGOLIN_SHARED=$shared PANGOLIN_WEIGHTS=${PANGOLIN_WEIGHTS:-$shared/weights/pangolin-v2} PYTHONUNBUFFERED=1
 py=${PYTHON:-python3}
 chr2=$shared/data/grch38-chr2
-step() { echo "== $1 ($(date +%T))"; }
+budget=${BUDGET_S:-470}
+step() { echo "== $1 ($(date +%T), ${SECONDS} s in)"; }
+# capped MAX command...: the command under `timeout`, MAX seconds or what is left of the budget if less
+capped() {
+    local left=$((budget - SECONDS)) limit=$1
+    shift
+    ((left < limit)) && limit=$left
+    if ((limit < 20)); then
+        echo "skipped: ${SECONDS} s of the ${budget} s budget spent"
+        return 0
+    fi
+    timeout "$limit" "$@"
+}
 
 step "machine"
 nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv
 "$py" -c "import torch; print('torch', torch.__version__, 'CUDA', torch.version.cuda, 'cuDNN', torch.backends.cudnn.version())"
+"$py" -c "import triton; print('triton', triton.__version__)" || echo "triton missing: pip install -e '.[triton]'"
 
 step "GPU tests"
-timeout 300 "$py" -m pytest -m gpu tests/model/test_gpu.py -q -p no:cacheprovider -W ignore::DeprecationWarning \
-    -W ignore::FutureWarning 2>&1 | tee "$out/pytest-gpu.log"
+capped 200 "$py" -m pytest -m gpu tests/model/test_gpu.py tests/model/test_triton_conv.py -q -p no:cacheprovider \
+    -W ignore::DeprecationWarning -W ignore::FutureWarning 2>&1 | tee "$out/pytest-gpu.log"
 
-if [ "${BENCH:-1}" = 1 ]; then  # BENCH=0 skips it
+if [ "${KERNEL:-1}" = 1 ]; then
+    step "Triton convolution vs cuDNN"
+    capped 150 "$py" -m pipeline.bench.triton_conv 2>&1 | tee "$out/triton-conv.log"
+fi
+
+step "golden tests"
+capped 90 "$py" -m pytest tests/model/test_golden.py -q -p no:cacheprovider 2>&1 | tee "$out/pytest-golden.log"
+
+if [ "${BENCH:-1}" = 1 ]; then
     step "engine benchmark"
-    timeout 300 "$py" -m pipeline.cli bench engine --device cuda --fasta "$chr2/chr2_1-2333275.fa.gz" \
+    capped 150 "$py" -m pipeline.cli bench engine --device cuda --fasta "$chr2/chr2_1-2333275.fa.gz" \
         --region chr2:100,001-2,300,000 --reference-bases 100000 --window 25000 --window 100000 \
         --batch 1 --batch 8 --batch 32 2>&1 | tee "$out/bench-cuda.log"
 fi
 
 step "all-SNV store"
-timeout 200 "$py" -m pipeline.cli bench saturate --device cuda --data "$shared/data" 2>&1 | tee "$out/saturate-cuda.log"
+capped 100 "$py" -m pipeline.cli bench saturate --device cuda --data "$shared/data" 2>&1 | tee "$out/saturate-cuda.log"
 
 step "chr2 genes: inline and dask-cuda"
 stores=$(mktemp -d)
 for cluster in none cuda; do
-    SECONDS=0
+    started=$SECONDS
     printf '%s\n' "fasta: $chr2/chr2_1-2333275.fa.gz" "annotation: $chr2/canonical.gtf" \
         "weights: $PANGOLIN_WEIGHTS" "device: cuda" "cluster: $cluster" "out: $stores/$cluster.zarr" >"$stores/$cluster.yaml"
-    timeout 200 "$py" -m pipeline.cli run --config "$stores/$cluster.yaml" 2>&1 | tail -3
-    echo "cluster $cluster: ${SECONDS} s wall (planning, model load and writing included)"
+    capped 100 "$py" -m pipeline.cli run --config "$stores/$cluster.yaml" 2>&1 | tail -3
+    echo "cluster $cluster: $((SECONDS - started)) s wall (planning, model load and writing included)"
 done | tee "$out/chr2-run.log"
-"$py" - "$stores/none.zarr" "$stores/cuda.zarr" <<'PY' 2>&1 | tee -a "$out/chr2-run.log"
+[ -d "$stores/none.zarr" ] && [ -d "$stores/cuda.zarr" ] && "$py" - "$stores/none.zarr" "$stores/cuda.zarr" <<'PY' 2>&1 | tee -a "$out/chr2-run.log"
 import sys
 
 import numpy as np
