@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from pipeline.bench.triton_conv import PEAKS, Timing, card_peak, conv_flops, main, parse_args, summarize
+from pipeline.bench.triton_conv import PEAKS, Timing, card_peak, conv_flops, format_row, main, parse_args, summarize
 
 
 @pytest.mark.parametrize("device_name,card", [
@@ -59,6 +59,8 @@ def test_summary_weights_shapes_by_their_work():
     (line,) = summarize(timings, peak)
     assert line.startswith("MAC-weighted conv float16: cuDNN 1.0 TFLOP/s") and line.endswith(": 2.00x cuDNN")
     assert f"triton 2.0 TFLOP/s ({100 * 2 / peak.half:.1f}% of peak)" in line
+    row = format_row(timings[3], peak).split()  # 3e12 operations in 1 s
+    assert row[:4] == ["k41", "d25", "float16", "triton"] and row[4:7] == ["1000.000", "3.0", f"{300 / peak.half:.1f}%"]
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message on a machine without a GPU")
