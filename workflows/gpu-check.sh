@@ -7,9 +7,9 @@
 #      our Triton convolution (compiled and autotuned) against conv2d at the network's shapes;
 #   2. our Triton convolution against cuDNN per shape and dtype: time, TFLOP/s, % of the card's dense
 #      peak, max |diff|, whole blocks, MAC-weighted totals (python -m pipeline.bench.triton_conv);
-#      steps 1 and 2 compile 144 kernels (36 shape/fusion/dtype variants x 4 tuning configs: about
-#      100 s of CPU on a 2-core machine, compiled for sm_90 without a GPU); Triton's disk cache
-#      (~/.triton/cache) shares them between the two steps and with a second run;
+#      steps 1 and 2 compile 144 kernels (36 shape/fusion/dtype variants x 4 tuning configs; compiled
+#      for sm_90 on a busy 2-core machine, 72 of them took 95 s); Triton's disk cache (~/.triton/cache)
+#      shares them between the two steps and with a second run;
 #   3. the golden tests on the CPU side (the official outputs, every checkpoint, both engines);
 #   4. the engine benchmark on 2.2 Mb of real chr2 sequence, with a window x batch sweep per dtype;
 #   5. the all-SNV store's speed (bench saturate) against `score` and the official-style path;

@@ -4,6 +4,7 @@ triton is installed) and compiled on a CUDA GPU (marked gpu), at the network's f
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 
 import pytest
@@ -142,3 +143,42 @@ def test_compiled_kernel_equals_conv2d_on_gpu(kernel, dilation, dtype):
     before = stream.double()
     dilated_conv(x, weight, bias, dilation, accumulate_into=stream)
     assert_rounded_from(stream, before + exact_conv(x, weight, bias, dilation))
+
+
+# Compiles the kernel for Hopper (sm_90) in a process without the interpreter: Triton's wheel carries
+# ptxas, so no GPU is needed. For each "dtype fuse accumulate" argument, prints the instruction the
+# compiled variant multiplies with and its shared memory.
+HOPPER_COMPILE = """
+import sys
+import triton
+from triton.backends.compiler import GPUTarget
+from triton.compiler import ASTSource
+from pipeline.model.triton_conv import TUNING_CONFIGS, _conv_kernel
+
+config = max(TUNING_CONFIGS, key=lambda c: c.kwargs["BLOCK"])  # the largest tile: the most shared memory
+for variant in sys.argv[1:]:
+    dtype, fuse, accumulate = variant.split()
+    flags = dict(C=32, K=41, DILATION=25, HAS_BIAS=True, FUSE_BN=fuse == "1", RELU=fuse == "1",
+                 ACCUMULATE=accumulate == "1", DOT_FLOAT32=False, **config.kwargs)
+    signature = {p.name: "constexpr" if p.is_constexpr else f"*{dtype}" if p.name.endswith("_ptr") else "i32"
+                 for p in _conv_kernel.params}
+    constants = {(_conv_kernel.arg_names.index(name),): value for name, value in flags.items()}
+    kernel = triton.compile(ASTSource(_conv_kernel, signature, constants), target=GPUTarget("cuda", 90, 32),
+                            options=dict(num_warps=config.num_warps, num_stages=config.num_stages))
+    ptx = kernel.asm["ptx"]
+    print("wgmma" if "wgmma" in ptx else "mma" if "mma.sync" in ptx else "fma", kernel.metadata.shared)
+"""
+
+
+@pytest.mark.slow
+def test_kernel_compiles_for_hopper_without_a_gpu():
+    """Half precision on tensor cores (wgmma), float32 as true float32 (FMA, not TF32 tensor cores), and the
+    largest tile within an H100's 227 KiB of shared memory per block."""
+    variants = {"fp16 1 0": "wgmma", "bf16 0 1": "wgmma", "fp32 1 0": "fma"}
+    env = {key: value for key, value in os.environ.items() if key != "TRITON_INTERPRET"}
+    done = subprocess.run([sys.executable, "-c", HOPPER_COMPILE, *variants], env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    compiled = [line.split() for line in done.stdout.splitlines()]
+    assert [instruction for instruction, _ in compiled] == list(variants.values())
+    assert all(int(shared) <= 227 * 1024 for _, shared in compiled)
