@@ -1,9 +1,14 @@
 """SpliceAI-lookup's Pangolin API (``GET /pangolin/?hg=&distance=&mask=&variant=``), its field names
 and its error form, so that clients written for that service work against this one.
 
-Answers carry one entry per gene in ``scores`` (this tool scores genes, not transcripts: ``t_id`` is
-the gene id). Reference and alternative probabilities (``SG_REF`` ...) are not kept in stores and are
-left out.
+Answers carry one entry per gene in ``scores``, never per transcript: Pangolin (as the official
+tool) scores a variant once per annotated gene whose body contains it, over the gene's span, masking
+(mask=1) with the exons of the gene's tagged transcripts (``--mask-tags``; the union where a gene
+has several). The gene tables of the model and of the stores keep those exons' coordinates but not
+the transcripts' ids, and with mask=0 no transcript enters the score at all; so ``t_id`` is empty
+(a string, as that service's clients read it) rather than an id this answer does not know, and
+``t_priority`` is ``N``. Reference and alternative probabilities (``SG_REF`` ...) are not kept in
+stores and are left out.
 """
 
 from __future__ import annotations
@@ -48,7 +53,7 @@ def response(answer: Answer, hg: str) -> dict[str, Any]:
     """The success body: variant, genomeVersion, chrom, pos, ref, alt, distance, mask, scores, source."""
     v = answer.variant
     scores = [{"DS_SG": f"{g.gain:.2f}", "DS_SL": f"{g.loss:.2f}", "DP_SG": g.gain_pos, "DP_SL": g.loss_pos,
-               "g_id": g.gene_id, "g_name": g.gene_name, "t_id": g.gene_id, "t_priority": "N",
+               "g_id": g.gene_id, "g_name": g.gene_name, "t_id": "", "t_priority": "N",
                "warnings": g.warning} for g in answer.genes]
     chrom = v.chrom[3:] if v.chrom.lower().startswith("chr") else v.chrom  # as that service reports it
     body = {"variant": v.text, "genomeVersion": hg, "chrom": chrom, "pos": v.pos, "ref": v.ref, "alt": v.alt,

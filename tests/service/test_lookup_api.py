@@ -21,6 +21,7 @@ def test_stored_answer_has_spliceai_lookups_shape(client):
     (gene,) = body["scores"]
     assert {k: gene[k] for k in ("DS_SG", "DS_SL", "DP_SG", "DP_SL", "g_name")} == {
         "DS_SG": "0.48", "DS_SL": "-0.16", "DP_SG": -7, "DP_SL": 6, "g_name": "BRCA1"}
+    assert gene["t_id"] == "" and gene["t_priority"] == "N"  # a gene's answer: no transcript id is known
 
 
 def test_post_with_a_json_body_as_that_service_accepts(client):
