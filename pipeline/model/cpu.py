@@ -26,8 +26,10 @@ import torch
 import torch.nn.functional as F
 from platformdirs import user_cache_path
 
+from ..errors import ConfigError
+from . import onednn, own_kernel
 from .checkpoints import APP_NAME
-from .engine import _conv, onednn_fusion_available
+from .choices import CPU_KERNELS, check_choice
 
 # CPU flags (Linux /proc/cpuinfo names) that give native bfloat16 arithmetic to oneDNN
 BF16_FLAGS = ("avx512_bf16", "amx_bf16", "amx_tile")
@@ -109,27 +111,88 @@ def measure_bf16_speedup(seconds: float = PROBE_SECONDS, length: int = PROBE_LEN
     x = torch.randn(1, h, 1, length, generator=gen)
     w = 0.05 * torch.randn(h, h, 1, PROBE_KERNEL, generator=gen)
     bias = torch.zeros(h)  # float32 in both, as the engine gives oneDNN
-    fused = onednn_fusion_available()
+    fused = onednn.fusion_available()
     calls = {}
     for dtype in (torch.float32, torch.bfloat16):
         args = (x.to(dtype).contiguous(memory_format=torch.channels_last),
                 w.to(dtype).contiguous(memory_format=torch.channels_last))
         if fused:
-            calls[dtype] = functools.partial(_conv, *args, bias, PROBE_DILATION, post="relu")
+            calls[dtype] = functools.partial(onednn.conv, *args, bias, PROBE_DILATION, post="relu")
         else:
             calls[dtype] = functools.partial(F.conv2d, *args, bias.to(dtype), dilation=(1, PROBE_DILATION))
+    with _one_thread():
+        best = _best_times(calls, seconds)
+    return best[torch.float32] / best[torch.bfloat16]
+
+
+def _best_times(calls: dict, seconds: float) -> dict:
+    """Each call's best time, the calls interleaved for about ``seconds`` (at least a few rounds)."""
     best = dict.fromkeys(calls, float("inf"))
-    with torch.inference_mode(), _one_thread():
+    with torch.inference_mode():
         for call in calls.values():  # creates the kernels: not timed
             call()
-        pairs, stop = 0, time.perf_counter() + seconds
-        while pairs < PROBE_MIN_PAIRS or time.perf_counter() < stop:
-            for dtype, call in calls.items():
+        rounds, stop = 0, time.perf_counter() + seconds
+        while rounds < PROBE_MIN_PAIRS or time.perf_counter() < stop:
+            for name, call in calls.items():
                 start = time.perf_counter()
                 call()
-                best[dtype] = min(best[dtype], time.perf_counter() - start)
-            pairs += 1
-    return best[torch.float32] / best[torch.bfloat16]
+                best[name] = min(best[name], time.perf_counter() - start)
+            rounds += 1
+    return best
+
+
+def use_own_kernel(kernel: str, size: int, dilation: int) -> bool:
+    """Whether the float32 CPU engine runs the trunk convolutions of this shape on our kernel
+    (own_kernel.py): ``kernel`` "own" forces it, "onednn" refuses it, "auto" takes it where it measured
+    faster than oneDNN on this machine and thread count (`own_kernel_speedup`), never by flags alone.
+
+    Raises
+    ------
+    ConfigError
+        For "own" where the kernel was not built (no C compiler at install) or the CPU lacks AVX2 + FMA.
+    """
+    check_choice("kernel", kernel, CPU_KERNELS)
+    if kernel == "onednn":
+        return False
+    if not own_kernel.available():
+        if kernel == "own":
+            raise ConfigError("kernel own: our CPU kernel is not built here (no C compiler at install time) "
+                              "or this CPU lacks AVX2 + FMA; use --kernel onednn")
+        return False
+    return kernel == "own" or own_kernel_speedup(size, dilation) > 1.0
+
+
+@functools.cache
+def own_kernel_speedup(size: int, dilation: int) -> float:
+    """Our kernel's speed over oneDNN's on one trunk convolution shape, measured once per process (about
+    0.1 s) and remembered in the user cache per machine. On one thread, as `measure_bf16_speedup`: the
+    ratio is the kernels', undistorted by a busy core (both split work evenly over threads)."""
+    key = f"{machine_key()}:own-conv:{size}:{dilation}"
+    cached = _read_cache().get(key)
+    if isinstance(cached, dict) and isinstance(cached.get("speedup"), (int, float)) and cached["speedup"] > 0:
+        return float(cached["speedup"])
+    with _one_thread():
+        speedup = measure_own_speedup(size, dilation)
+    _write_cache(key, {"speedup": speedup, "cpu": cpu_model(),
+                       "measured": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+    return speedup
+
+
+def measure_own_speedup(size: int, dilation: int, seconds: float = PROBE_SECONDS, length: int = PROBE_LENGTH) -> float:
+    """oneDNN's best time over our kernel's for ReLU(conv + bias) of one shape on ``length`` output
+    positions, float32, the engine's layout, calls of the two interleaved for about ``seconds``."""
+    h, gen = PROBE_CHANNELS, torch.Generator().manual_seed(0)
+    rows = torch.channels_last
+    x = torch.randn(1, h, 1, length + (size - 1) * dilation, generator=gen).contiguous(memory_format=rows)
+    w = (0.05 * torch.randn(h, h, 1, size, generator=gen)).contiguous(memory_format=rows)
+    bias = torch.zeros(h)
+    if onednn.fusion_available():
+        reference = functools.partial(onednn.conv, x, w, bias, dilation, post="relu")
+    else:
+        reference = lambda: F.conv2d(x, w, bias, dilation=(1, dilation)).relu_()  # noqa: E731
+    own = functools.partial(own_kernel.conv, x, own_kernel.pack(w), bias, dilation, relu=True)
+    best = _best_times({"onednn": reference, "own": own}, seconds)
+    return best["onednn"] / best["own"]
 
 
 @contextmanager
@@ -151,7 +214,7 @@ def machine_key() -> str:
 
 
 def cache_path() -> Path:
-    return user_cache_path(APP_NAME, appauthor=False) / "bf16_speedup.json"
+    return user_cache_path(APP_NAME, appauthor=False) / "cpu_measurements.json"
 
 
 def _read_cache() -> dict:

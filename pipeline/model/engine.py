@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import cpu, onednn, own_kernel
 from .choices import ENGINES
 from .network import Pangolin
 
@@ -43,26 +44,6 @@ def _bn_affine(bn: nn.BatchNorm1d) -> tuple[torch.Tensor, torch.Tensor]:
     return scale, shift
 
 
-def onednn_fusion_available() -> bool:
-    """Whether this torch build has the oneDNN fused convolution ops the CPU path uses."""
-    mkldnn = torch.ops.mkldnn
-    return (torch.backends.mkldnn.is_available() and hasattr(mkldnn, "_convolution_pointwise")
-            and hasattr(mkldnn, "_convolution_pointwise_"))
-
-
-def _conv(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor, dilation: int = 1, groups: int = 1,
-          post: str = "none") -> torch.Tensor:
-    """oneDNN convolution (valid, stride 1) with an optional fused post-op (``"relu"``)."""
-    return torch.ops.mkldnn._convolution_pointwise(x, w, b, [0, 0], [1, 1], [1, dilation], groups, post, [], "")
-
-
-def _conv_add_(acc: torch.Tensor, x: torch.Tensor, w: torch.Tensor, b: torch.Tensor, dilation: int) -> None:
-    """``acc += conv(x) + b`` in one oneDNN pass (acc: channels-last, or with batch 1 a view of one cropped
-    along its length; in bfloat16 a cropped view of a batch rounds differently, so batches pass dense ones)."""
-    torch.ops.mkldnn._convolution_pointwise_.binary(acc, x, w, b, [0, 0], [1, 1], [1, dilation], 1, "add", 1.0,
-                                                    None, [], None)
-
-
 def _add_tap(total: torch.Tensor, rows: torch.Tensor, weight: torch.Tensor, buffer: torch.Tensor | None) -> None:
     """``total += rows @ weight`` in float32 for tap rows (positions, hidden); half-precision rows are
     converted ``len(buffer)`` at a time, so the float32 copy stays in cache instead of going to memory."""
@@ -76,22 +57,31 @@ def _add_tap(total: torch.Tensor, rows: torch.Tensor, weight: torch.Tensor, buff
 
 
 def _on_onednn(x: torch.Tensor) -> bool:
-    return x.device.type == "cpu" and onednn_fusion_available()
+    return x.device.type == "cpu" and onednn.fusion_available()
+
+
+def _own_rows(x: torch.Tensor, block: dict, key: str) -> torch.Tensor | None:
+    """The block's weights packed for our CPU kernel where it runs this convolution (chosen for the
+    block's shape, float32 rows on the CPU), else None."""
+    rows = block.get(key)
+    return rows if rows is not None and own_kernel.fits(x) else None
 
 
 def bn_relu(x: torch.Tensor, block: dict) -> torch.Tensor:
     """ReLU(BatchNorm-1(x)) of a block, (batch, hidden, 1, L) channels-last: one pass on CPU, two
     elsewhere (scale and shift in one op, rounded once in half precision; ReLU in place)."""
     if _on_onednn(x):
-        return _conv(x, block["bn1_weight"], block["bn1_bias"], groups=x.shape[1], post="relu")
+        return onednn.conv(x, block["bn1_weight"], block["bn1_bias"], groups=x.shape[1], post="relu")
     return torch.addcmul(block["shift1"], x, block["scale1"]).relu_()
 
 
 def conv_relu(x: torch.Tensor, block: dict) -> torch.Tensor:
     """ReLU of a block's first convolution (BatchNorm-2 folded in), valid positions only: one oneDNN
     or cuDNN call (measured on an H200: 1.2x the whole engine in half precision against two ops)."""
+    if (rows := _own_rows(x, block, "w1_rows")) is not None:
+        return own_kernel.conv(x, rows, block["b1_float32"], block["dilation"], relu=True)
     if _on_onednn(x):
-        return _conv(x, block["w1"], block["b1_float32"], block["dilation"], post="relu")
+        return onednn.conv(x, block["w1"], block["b1_float32"], block["dilation"], post="relu")
     if x.is_cuda and torch.version.hip is None and torch.backends.cudnn.is_available() and torch.backends.cudnn.enabled:
         return torch.cudnn_convolution_relu(x, block["w1"], block["b1"], (1, 1), (0, 0), (1, block["dilation"]), 1)
     return F.conv2d(x, block["w1"], block["b1"], dilation=(1, block["dilation"])).relu_()
@@ -100,8 +90,10 @@ def conv_relu(x: torch.Tensor, block: dict) -> torch.Tensor:
 def conv_add_(x: torch.Tensor, stream: torch.Tensor, block: dict) -> None:
     """``stream += `` a block's second convolution, in place (``stream`` channels-last, or a view of
     such a tensor cropped along its length): one pass on CPU, and no new tensor."""
-    if _on_onednn(x):
-        _conv_add_(stream, x, block["w2"], block["b2"], block["dilation"])
+    if (rows := _own_rows(x, block, "w2_rows")) is not None and own_kernel.fits(stream):
+        own_kernel.conv(x, rows, block["b2"], block["dilation"], add_into=stream)
+    elif _on_onednn(x):
+        onednn.conv_add_(stream, x, block["w2"], block["b2"], block["dilation"])
     else:
         stream += F.conv2d(x, block["w2"], block["b2"], dilation=(1, block["dilation"]))
 
@@ -109,7 +101,7 @@ def conv_add_(x: torch.Tensor, stream: torch.Tensor, block: dict) -> None:
 class FastNetwork(nn.Module):
     """The same function as `Pangolin.forward` with valid convolutions and folded BatchNorm."""
 
-    def __init__(self, net: Pangolin, dtype: torch.dtype = torch.float32):
+    def __init__(self, net: Pangolin, dtype: torch.dtype = torch.float32, kernel: str = "auto"):
         super().__init__()
         config = net.config
         self.config = config
@@ -155,6 +147,11 @@ class FastNetwork(nn.Module):
                 params.append(param)
                 entry[key] = param
             entry["dilation"] = block.conv1.dilation[0]
+            # float32 on the CPU: our own kernel where it is faster for this shape (cpu.use_own_kernel)
+            if dtype == torch.float32 and cpu.use_own_kernel(kernel, block.conv1.kernel_size[0], entry["dilation"]):
+                for key in ("w1", "w2"):
+                    entry[f"{key}_rows"] = nn.Parameter(own_kernel.pack(entry[key]), requires_grad=False)
+                    params.append(entry[f"{key}_rows"])
             # two valid convolutions shorten the block's output by dilation * (kernel - 1) per side
             entry["crop"] = block.conv1.dilation[0] * (block.conv1.kernel_size[0] - 1)
             self.blocks.append(entry)
@@ -196,7 +193,7 @@ class FastNetwork(nn.Module):
 
     def _tapped(self, x: torch.Tensor, weights: list[torch.Tensor], bias: torch.Tensor) -> torch.Tensor:
         """``bias + sum_k tap_k @ weights[k]`` over the skip path's taps (rows at the output positions)."""
-        if x.device.type == "cpu" and onednn_fusion_available():
+        if x.device.type == "cpu" and onednn.fusion_available():
             return torch.stack([self._fused(x[i : i + 1], weights, bias) for i in range(x.shape[0])])
         return self._plain(x, weights, bias)
 
@@ -239,7 +236,7 @@ class FastNetwork(nn.Module):
         """The input convolution of one-hot (batch, 4, 1, L) in the compute dtype, channels-last (on
         oneDNN with its float32 bias: exact until the output's rounding)."""
         if _on_onednn(x):
-            return _conv(x, self.w_in, self.b_in_rows)
+            return onednn.conv(x, self.w_in, self.b_in_rows)
         return F.conv2d(x, self.w_in, self.b_in)
 
     def _input_tap(self, x: torch.Tensor, weights: list[torch.Tensor], bias: torch.Tensor) -> torch.Tensor:
@@ -295,7 +292,7 @@ class FastNetwork(nn.Module):
 class ReferenceNetwork(nn.Module):
     """The official module as it is, in the compute dtype; float32 out."""
 
-    def __init__(self, net: Pangolin, dtype: torch.dtype = torch.float32):
+    def __init__(self, net: Pangolin, dtype: torch.dtype = torch.float32, kernel: str = "auto"):
         super().__init__()
         self.net = net.to(dtype)
         self.compute_dtype = dtype
@@ -308,10 +305,10 @@ class ReferenceNetwork(nn.Module):
         return rows if tissue is None else rows[..., 3 * tissue : 3 * tissue + 3]
 
 
-def build_runner(net: Pangolin, engine: str, dtype: torch.dtype) -> nn.Module:
-    """Wrap one loaded network for the chosen engine and compute dtype."""
+def build_runner(net: Pangolin, engine: str, dtype: torch.dtype, kernel: str = "auto") -> nn.Module:
+    """Wrap one loaded network for the chosen engine, compute dtype and CPU kernel (`cpu.use_own_kernel`)."""
     if engine == "reference":
         return ReferenceNetwork(net, dtype)
     if engine == "fast":
-        return FastNetwork(net, dtype)
+        return FastNetwork(net, dtype, kernel)
     raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")

@@ -279,6 +279,7 @@ def load_ensemble(
     window: int | None = None,
     batch_size: int | None = None,
     memory_gb: float = 2.0,
+    kernel: str = "auto",
     config: ModelConfig | None = None,
     configured_weights: str | None = None,
 ) -> Ensemble:
@@ -295,6 +296,9 @@ def load_ensemble(
         Torch device; ``"float32"``, ``"bfloat16"`` or ``"float16"`` (GPU only) for the trunk.
     engine
         ``"fast"`` (default) or ``"reference"`` (the official computation, the oracle).
+    kernel
+        The float32 CPU convolutions: ``"auto"`` (our kernel per shape where it measured faster),
+        ``"onednn"`` or ``"own"`` (`cpu.use_own_kernel`).
     window, batch_size, memory_gb
         Output bases per window and windows per pass; by default chosen from ``memory_gb``.
 
@@ -321,7 +325,7 @@ def load_ensemble(
     runners = []
     for member in members:
         net = load_network(directory, member.name, config)
-        runners.append(build_runner(net, engine, DTYPES[dtype]).to(torch_device).eval())
+        runners.append(build_runner(net, engine, DTYPES[dtype], kernel).to(torch_device).eval())
     auto_w, auto_b = auto_window(engine, int(memory_gb * 2**30), config.context, torch_device)
     return Ensemble(
         name=ensemble,

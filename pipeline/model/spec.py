@@ -17,7 +17,7 @@ from typing import Any
 import torch
 
 from .checkpoints import resolve_weights, verify_checkpoint
-from .choices import DTYPE_NAMES, ENGINES, ENSEMBLES, check_choice
+from .choices import CPU_KERNELS, DTYPE_NAMES, ENGINES, ENSEMBLES, check_choice
 from .config import ModelConfig
 from .ensemble import Ensemble, ensemble_members, load_ensemble
 
@@ -25,7 +25,8 @@ from .ensemble import Ensemble, ensemble_members, load_ensemble
 @dataclass(frozen=True)
 class ModelSpec:
     """An ensemble to load: which checkpoints (``weights``: a resolved directory), engine, dtype and
-    device, the activation memory budget, and the torch threads of the process that runs it."""
+    device, the activation memory budget, the torch threads of the process that runs it, and the
+    float32 CPU convolution kernel (auto, onednn, own)."""
 
     weights: str
     ensemble: str = "official"
@@ -34,15 +35,17 @@ class ModelSpec:
     device: str = "cpu"
     memory_gb: float = 2.0
     threads: int | None = None
+    kernel: str = "auto"
 
     def __post_init__(self) -> None:
-        for key, allowed in (("ensemble", ENSEMBLES), ("engine", ENGINES), ("dtype", DTYPE_NAMES)):
+        for key, allowed in (("ensemble", ENSEMBLES), ("engine", ENGINES), ("dtype", DTYPE_NAMES),
+                             ("kernel", CPU_KERNELS)):
             check_choice(key, getattr(self, key), allowed)
 
     @classmethod
     def resolve(cls, weights: str | None = None, configured_weights: str | None = None, *, ensemble: str = "official",
                 engine: str = "fast", dtype: str = "float32", device: str = "cpu", memory_gb: float = 2.0,
-                threads: int | None = None) -> ModelSpec:
+                threads: int | None = None, kernel: str = "auto") -> ModelSpec:
         """The spec of a command's options: ``weights`` (--weights) beats $PANGOLIN_WEIGHTS, which beats
         ``configured_weights`` (a config file's), which beats the user directory.
 
@@ -54,7 +57,7 @@ class ModelSpec:
             For an unknown ensemble, engine or dtype.
         """
         directory = resolve_weights(weights, configured_weights)
-        return cls(str(directory.absolute()), ensemble, engine, dtype, device, memory_gb, threads)
+        return cls(str(directory.absolute()), ensemble, engine, dtype, device, memory_gb, threads, kernel)
 
     def with_threads(self, threads: int | None) -> ModelSpec:
         return dataclasses.replace(self, threads=threads)
@@ -81,7 +84,7 @@ def _load(spec: ModelSpec) -> Ensemble:
     # No thread count given (a SLURM or tcp:// worker): this process's own cores, not the driver's.
     torch.set_num_threads(spec.threads or default_threads(1))
     return load_ensemble(spec.ensemble, spec.weights, device=spec.device, dtype=spec.dtype, engine=spec.engine,
-                         memory_gb=spec.memory_gb)
+                         memory_gb=spec.memory_gb, kernel=spec.kernel)
 
 
 def default_threads(workers: int) -> int:

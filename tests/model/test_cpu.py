@@ -55,7 +55,7 @@ def test_real_measurement_is_short_and_positive():
 @pytest.fixture
 def fresh_cache(monkeypatch, tmp_path):
     """The per-machine disk cache in tmp_path, the per-process cache emptied before and after."""
-    path = tmp_path / "cache" / "bf16_speedup.json"
+    path = tmp_path / "cache" / "cpu_measurements.json"
     monkeypatch.setattr(cpu, "cache_path", lambda: path)
     measured = []
     monkeypatch.setattr(cpu, "measure_bf16_speedup", lambda: measured.append(0.5) or 0.5)

@@ -7,10 +7,11 @@ import torch
 
 from pipeline.model.allocator import keep_freed_memory
 from pipeline.model.checkpoints import checkpoint_name, load_network
-from pipeline.model.engine import FastNetwork, ReferenceNetwork, onednn_fusion_available
+from pipeline.model.engine import FastNetwork, ReferenceNetwork
+from pipeline.model.onednn import fusion_available
 
 
-@pytest.mark.skipif(not onednn_fusion_available(), reason="torch built without oneDNN")
+@pytest.mark.skipif(not fusion_available(), reason="torch built without oneDNN")
 def test_fused_path_equals_plain_path_and_reference(weights_dir):
     net = load_network(weights_dir, checkpoint_name(2, 3))
     fast = FastNetwork(net)

@@ -1,0 +1,116 @@
+"""Our own CPU kernel for the network's 32 -> 32 channel dilated convolutions (csrc/dilated_conv.c).
+
+oneDNN runs these shapes at about a third of a CPU's fused multiply-add peak; a register-blocked
+kernel written for exactly them (a tile of positions x all 32 output channels in vector registers,
+one broadcast per input value and tap) runs closer to the peak. It takes float32 position-major
+rows, the engine's channels-last (batch, 32, 1, L) tensors, and stores each output once with its
+bias, its ReLU or its residual add. It is compiled at install time (setup.py) when a C compiler is
+present; without one the engine runs on oneDNN and says so once.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import warnings
+
+import torch
+
+try:
+    from . import _dilated_conv
+except ImportError:  # built without a C compiler: the engine keeps oneDNN
+    _dilated_conv = None
+
+CHANNELS = 32
+STORE, STORE_RELU, ADD = 0, 1, 2
+AVX2, AVX512 = 1, 2
+ISA_NAMES = {AVX2: "AVX2 + FMA", AVX512: "AVX-512"}
+
+
+def built() -> bool:
+    """Whether the extension was compiled (at install time)."""
+    return _dilated_conv is not None
+
+
+@functools.cache
+def instruction_set() -> int:
+    """The kernel version this process runs: the CPU's best (0 none, AVX2, AVX512), capped as oneDNN
+    and ATen are by ``ONEDNN_MAX_CPU_ISA`` / ``ATEN_CPU_CAPABILITY`` (to measure a smaller machine
+    class on this one: all kernels then run with the same instruction sets)."""
+    if _dilated_conv is None:
+        return 0
+    best = _dilated_conv.best_isa()
+    caps = [os.environ.get(name, "").lower() for name in ("ONEDNN_MAX_CPU_ISA", "ATEN_CPU_CAPABILITY")]
+    if any(cap.startswith(("avx2", "default", "sse", "avx_")) or cap == "avx" for cap in caps if cap):
+        best = min(best, AVX2)
+    return best
+
+
+@functools.cache
+def available() -> bool:
+    """Whether this process can run the kernel; says once why not where the build is missing."""
+    if _dilated_conv is None:
+        warnings.warn("our CPU convolution kernel was not built (no C compiler at install time): "
+                      "the engine runs on oneDNN", stacklevel=2)
+        return False
+    return instruction_set() > 0
+
+
+def pack(weight: torch.Tensor) -> torch.Tensor:
+    """A (out, in, 1, k) convolution weight as the kernel reads it: float32 (k, in, out), contiguous."""
+    return weight.detach().float()[:, :, 0, :].permute(2, 1, 0).contiguous()
+
+
+def fits(t: torch.Tensor) -> bool:
+    """Whether ``t`` is what the kernel reads and writes: float32 CPU rows of 32 channels, position-major
+    ((batch, 32, 1, L) channels-last, or a view of one cropped along its length)."""
+    return (t.dtype == torch.float32 and t.device.type == "cpu" and t.dim() == 4 and t.shape[1] == CHANNELS
+            and t.stride(1) == 1 and (t.stride(3) == CHANNELS or t.shape[3] == 1))
+
+
+def _rows(t: torch.Tensor, name: str) -> int:
+    """The item stride (elements) of a tensor that `fits`."""
+    if not fits(t):
+        raise ValueError(f"{name} must be float32 CPU rows (batch, {CHANNELS}, 1, L), channels-last")
+    return t.stride(0)
+
+
+def conv(x: torch.Tensor, packed: torch.Tensor, bias: torch.Tensor, dilation: int, relu: bool = False,
+         add_into: torch.Tensor | None = None) -> torch.Tensor:
+    """``conv(x) + bias`` (valid, stride 1), with ``relu`` its ReLU, or with ``add_into`` added into that
+    tensor in place (a view cropped along its length is fine) and returned.
+
+    ``x``: float32 (batch, 32, 1, L) channels-last (a cropped view too); ``packed``: from `pack`;
+    ``bias``: float32 (32,). Split over ``torch.get_num_threads()`` threads.
+    """
+    kernel = packed.shape[0]
+    batch, length = x.shape[0], x.shape[-1]
+    out_len = length - (kernel - 1) * dilation
+    if out_len < 0:
+        raise ValueError(f"input of {length} positions is shorter than the kernel's span")
+    x_item = _rows(x, "x")
+    if add_into is None:
+        out = torch.empty(batch, CHANNELS, 1, out_len, memory_format=torch.channels_last)
+        mode = STORE_RELU if relu else STORE
+    else:
+        out, mode = add_into, ADD
+        if out.shape != (batch, CHANNELS, 1, out_len):
+            raise ValueError(f"add_into has shape {tuple(out.shape)}, the convolution gives "
+                             f"{(batch, CHANNELS, 1, out_len)}")
+    out_item = _rows(out, "out")
+    _dilated_conv.conv(x.data_ptr(), x_item, batch, length, packed.data_ptr(), bias.data_ptr(), kernel, dilation,
+                       out.data_ptr(), out_item, mode, instruction_set(), torch.get_num_threads())
+    return out
+
+
+def fma_peak(threads: int | None = None, seconds: float = 0.2) -> float:
+    """The FLOP/s of independent fused multiply-adds at this process's instruction set on ``threads``
+    threads (default: torch's), best of a few runs of about ``seconds`` in all: the machine's ceiling
+    for any float32 kernel."""
+    threads = threads or torch.get_num_threads()
+    isa, lanes = instruction_set(), 16 if instruction_set() == AVX512 else 8
+    iterations = 1_000_000
+    elapsed, _ = _dilated_conv.fma_peak(iterations, isa, threads)
+    iterations = max(1000, int(iterations * seconds / 5 / max(elapsed, 1e-6)))
+    best = min(_dilated_conv.fma_peak(iterations, isa, threads)[0] for _ in range(5))
+    return threads * iterations * 12 * lanes * 2 / best
