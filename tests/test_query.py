@@ -14,7 +14,8 @@ from pipeline.errors import ContigNotFound, RegionError
 from pipeline.genome.regions import parse_region
 from pipeline.tracks.export import export_tracks
 from pipeline.tracks.plot import plot_region
-from pipeline.tracks.query import Store, sites, to_table
+from pipeline.tracks.query import sites, to_table
+from pipeline.tracks.reader import TrackReader
 
 from .conftest import run_cli, two_gene_config
 
@@ -40,14 +41,14 @@ def test_bad_regions(text):
 
 
 def test_gene_query_is_exactly_the_gene(small_store):
-    ds = Store(small_store).select("PLUS1")
+    ds = TrackReader(small_store).select("PLUS1")
     assert list(ds.strand.values) == ["+"]
     assert int(ds.position[0]) == PLUS_GENE[0] + 1 and int(ds.position[-1]) == PLUS_GENE[1]
     assert not np.isnan(ds.p_splice.values).any()
 
 
 def test_table_equals_store(small_store):
-    store = Store(small_store)
+    store = TrackReader(small_store)
     table = to_table(store.select("chr22:32,048,401-32,048,600"))
     raw = store.dataset("chr22")
     assert len(table) == 400 and table.columns[:3].tolist() == ["chrom", "position", "strand"]
@@ -71,7 +72,7 @@ def test_query_cli_tables_load_with_reader_defaults(small_store, monkeypatch, ca
 
 
 def test_bigwig_and_bedgraph_equal_store(small_store, tmp_path):
-    raw = Store(small_store).dataset("chr22")
+    raw = TrackReader(small_store).dataset("chr22")
     export_tracks(small_store, tmp_path, "bigwig", ["heart"], ["p_splice"])
     export_tracks(small_store, tmp_path, "bedgraph", ["heart"], ["p_splice"])
     expected = raw.p_splice.sel(strand="+", tissue="heart").isel(position=slice(32048000, 32052000)).values
@@ -88,7 +89,7 @@ def test_bigwig_and_bedgraph_equal_store(small_store, tmp_path):
 
 
 def test_sites_and_plot(small_store, tmp_path):
-    store = Store(small_store)
+    store = TrackReader(small_store)
     found = sites(store.select("PLUS1"), threshold=0.5)
     assert set(found.strand) == {"+"} and (found.p_splice >= 0.5).all()
     assert set(found.position) == {32049943, 32050014}  # both ends of exon 2 of SLC5A1 (MANE)
@@ -97,7 +98,7 @@ def test_sites_and_plot(small_store, tmp_path):
 
 
 def test_bad_queries(small_store):
-    store = Store(small_store)
+    store = TrackReader(small_store)
     with pytest.raises(RegionError, match="neither a gene"):
         store.select("NOT_A_GENE")
     with pytest.raises(ContigNotFound):
@@ -111,10 +112,10 @@ def test_bad_queries(small_store):
 def test_label_selection_equals_store_select_and_tsv(small_store, capsys):
     from pipeline.cli import app
     from pipeline.errors import PositionNotFound
-    from pipeline.store import open_chrom
+    from pipeline.tracks.reader import open_chrom
 
     ds = open_chrom(small_store, "chr22")
-    store = Store(small_store)
+    store = TrackReader(small_store)
     first, last = 32049940, 32050020  # 1-based, across both ends of SLC5A1 exon 2
     region = ds.sel(position=slice(first, last))
     selected = store.select(f"chr22:{first:,}-{last:,}")
@@ -179,7 +180,7 @@ def assert_exact_and_shortest(tokens: pd.Series, expected: np.ndarray) -> None:
 @pytest.mark.parametrize("fmt,sep", [("tsv", "\t"), ("csv", ",")])
 def test_text_tables_read_back_as_exactly_the_stored_values(small_store, float32_store, monkeypatch, capsys,
                                                             dtype, fmt, sep):
-    from pipeline.store import open_chrom
+    from pipeline.tracks.reader import open_chrom
 
     store = small_store if dtype == "float16" else float32_store
     first, last = 32048401, 32048600  # 100 unscored positions, then PLUS1; both strands
@@ -206,7 +207,7 @@ def test_json_records_read_back_as_exactly_the_stored_values(small_store, float3
 
     from pipeline.tracks.query import write_table
 
-    store = Store(small_store if dtype == "float16" else float32_store)
+    store = TrackReader(small_store if dtype == "float16" else float32_store)
     selected = store.select("chr22:32048491-32048510")
     with open(tmp_path / "t.json", "w") as handle:
         write_table(to_table(selected), "json", handle)
@@ -223,7 +224,7 @@ def test_json_records_read_back_as_exactly_the_stored_values(small_store, float3
 def test_parquet_keeps_every_row_and_unscored_rows_cost_little(small_store, tmp_path):
     from pipeline.tracks.query import write_table
 
-    store = Store(small_store)
+    store = TrackReader(small_store)
     selected = store.select("chr22:32,000,001-32,400,000")  # 2 x 400,000 rows, 2 x 3,000 of them scored
     table = to_table(selected)
     with open(tmp_path / "t.parquet", "wb") as handle:

@@ -21,9 +21,11 @@ import pandas as pd
 import zarr
 
 from ..genome.annotation import GENE_COLUMNS
-from ..store import consolidate, open_store
-from ..store.layout import FORMAT_VERSION, create_store
-from ..tracks.query import Store, to_table
+from ..store import consolidate
+from ..store.identity import FORMAT_VERSION
+from ..tracks.layout import create_store
+from ..tracks.query import to_table
+from ..tracks.reader import TrackReader, open_store
 
 CHR1 = 248_956_422
 # GRCh38 primary assembly: chromosome lengths (UCSC hg38 chrom.sizes).
@@ -89,7 +91,7 @@ def whole_chromosome_store(path: Path, genes: int = 2_000, seed: int = 0) -> tup
 
 
 def _open_first_chromosome(path: Path) -> object:
-    store = Store(path)
+    store = TrackReader(path)
     return store.dataset(store.chroms[0])
 
 
@@ -108,7 +110,7 @@ def measure_open(open_: Callable[[], object], repeats: int = 3) -> tuple[float, 
     return statistics.median(times), peak / 1e6
 
 
-def time_query(store: Store, query: str, repeats: int) -> tuple[float, int]:
+def time_query(store: TrackReader, query: str, repeats: int) -> tuple[float, int]:
     """Median seconds of ``repeats`` warm runs (after one untimed run) and rows returned."""
     rows = len(to_table(store.select(query)))
     times = []
@@ -136,7 +138,7 @@ def bench_queries(store_path: str | Path | None = None, repeats: int = 20) -> st
         genome = Path(tmp) / "grch38.zarr"
         empty_store(genome, GRCH38, genes=20_000)
         genome_seconds, genome_mb = measure_open(lambda: open_store(genome))
-        store = Store(store_path)
+        store = TrackReader(store_path)
         if gene is None and not store.genes.empty:
             first = store.genes.iloc[0]
             gene, region = str(first.gene_name), f"{first.chrom}:{first.start + 1}-{first.start + 10_000}"

@@ -24,7 +24,7 @@ import httpx
 from ..service.answers import genes_of
 from ..service.builds import infer_build
 from ..snvs.annotate import lookup_strings
-from ..store.snv_reader import SnvReader
+from ..snvs.reader import SnvReader
 
 
 def expected_answers(store: str) -> tuple[dict[str, str], str, int, bool]:

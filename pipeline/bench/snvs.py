@@ -17,7 +17,7 @@ from ..model.spec import default_threads
 from ..precompute.driver import Execution, init_plan, run_plan
 from ..snvs.annotate import lookup_strings
 from ..snvs.plan import CHUNK_SIZE, TILE_SIZE, SnvOptions, plan_snvs
-from ..store.snv_reader import SnvReader
+from ..snvs.reader import SnvReader
 from ..variants.driver import score_variants
 from ..variants.records import parse_vcf_line
 from ..variants.scorer import ScoreOptions, VariantScorer, load_genes

@@ -66,7 +66,7 @@ def run_tiles(
 def finalize(store: Annotated[Path, typer.Argument(help="a store made by `init` or `run`")]) -> None:
     """Check every tile is done; list the missing ones and exit 1 if any."""
     from ..store.consolidated import consolidate
-    from ..store.layout import read_identity
+    from ..store.identity import read_identity
     from ..store.manifest import Manifest
     from ..store.summary import describe_finalize
 
@@ -84,7 +84,7 @@ def status(
     as_json: Annotated[bool, Opt("--json", help="machine-readable output")] = False,
 ) -> None:
     """Progress of a store: tiles and bases done out of total."""
-    from ..store.layout import read_identity
+    from ..store.identity import read_identity
     from ..store.manifest import Manifest
     from ..store.summary import describe_status
 

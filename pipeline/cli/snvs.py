@@ -81,8 +81,8 @@ def lookup(
     """Scores of SNVs from an all-SNV store, as `score` writes them (no model, no weights)."""
     from ..outputs import VCF_SUFFIXES, OutputFile
     from ..snvs.annotate import REASONS, annotate_vcf, lookup_strings
+    from ..snvs.reader import SnvReader
     from ..store.location import use_cache
-    from ..store.snv_reader import SnvReader
 
     use_cache(cache)
     if vcf is not None:

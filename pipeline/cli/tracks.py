@@ -37,14 +37,15 @@ def query(
     """
     from ..outputs import OutputFile
     from ..store.location import use_cache
-    from ..tracks.query import Store, to_table, write_table
+    from ..tracks.query import to_table, write_table
+    from ..tracks.reader import TrackReader
 
     use_cache(cache)
     fmt = fmt or table_format(out)
     if fmt not in TABLE_FORMATS:
         raise typer.BadParameter(f"must be {', '.join(TABLE_FORMATS)}; got {fmt!r}", param_hint="--format")
     output = OutputFile(out or "-", "--out")
-    table = to_table(Store(store).select(target, strand, tissue))
+    table = to_table(TrackReader(store).select(target, strand, tissue))
     with output.open(binary=fmt == "parquet") as handle:
         write_table(table, fmt, handle)
 
@@ -76,7 +77,7 @@ def export(
     if fmt == "vcf":
         from ..outputs import VCF_SUFFIXES, OutputFile
         from ..snvs.export import export_vcf
-        from ..store.snv_reader import SnvReader
+        from ..snvs.reader import SnvReader
 
         output = OutputFile(out, "--out", VCF_SUFFIXES)
         output.index = output.compression is not None and not output.stream  # a file a tool can seek in

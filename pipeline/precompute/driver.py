@@ -20,8 +20,7 @@ from ..errors import Interrupted, StoreError
 from ..model.ensemble import check_compute
 from ..model.spec import default_threads
 from ..store.consolidated import consolidate
-from ..store.identity import StoreIdentity
-from ..store.layout import read_identity
+from ..store.identity import StoreIdentity, read_identity
 from ..store.lock import StoreLock
 from ..store.manifest import Manifest
 from ..store.tile import Tile

@@ -12,8 +12,7 @@ from ..config import RunConfig
 from ..genome.digest import sha256_file
 from ..genome.fasta import Reference
 from ..model.spec import ModelSpec
-from ..store.identity import StoreIdentity
-from ..store.layout import FORMAT_VERSION
+from ..store.identity import FORMAT_VERSION, StoreIdentity
 from ..store.tile import Tile
 from .job import Job
 

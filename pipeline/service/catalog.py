@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import StoreError
-from ..store.snv_reader import SnvReader
-from ..tracks.query import Store
+from ..snvs.reader import SnvReader
+from ..tracks.reader import TrackReader
 from .builds import infer_build
 
 
@@ -36,7 +36,7 @@ class SnvEntry:
 @dataclass
 class TrackEntry:
     name: str
-    store: Store
+    store: TrackReader
     build: str | None
     description: dict[str, Any] = field(default_factory=dict)
 
@@ -55,7 +55,7 @@ class Catalog:
             except StoreError as err:
                 if "not an all-SNV store" not in str(err):  # a track store says so; anything else is fatal
                     raise
-                self.tracks.append(_track_entry(name, Store(path)))
+                self.tracks.append(_track_entry(name, TrackReader(path)))
             else:
                 self.snv.append(_snv_entry(name, reader))
 
@@ -97,7 +97,7 @@ def _snv_entry(name: str, reader: SnvReader) -> SnvEntry:
     return SnvEntry(name, reader, build, int(settings["distance"]), bool(settings["mask"]), description, names)
 
 
-def _track_entry(name: str, store: Store) -> TrackEntry:
+def _track_entry(name: str, store: TrackReader) -> TrackEntry:
     identity = store.identity
     contigs = {c: store.contigs[c] for c in store.chroms}
     build = infer_build(identity["reference"]["contigs"])

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import PipelineError
-from ..tracks.query import select
+from ..tracks.reader import select
 from .answers import InputProblem
 from .catalog import TrackEntry
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 from ..errors import VariantError
 from ..outputs import OutputFile
-from ..store.snv_reader import SnvReader
 from ..variants.deltas import allele_value, stored_value
 from ..variants.output import ChunkResult, VariantOutput
 from ..variants.records import parse_variant, read_vcf
+from .reader import SnvReader
 
 REASONS = {"not_in_store": "contig or position not in the store (outside its regions)",
            "ref_mismatch": "REF differs from the store's reference base", "not_snv": "not a single-base substitution",

@@ -15,12 +15,12 @@ import numpy as np
 
 from ..model.config import TISSUES
 from ..outputs import OutputFile
+from ..store.labels import ALTS, STATS
 from ..store.manifest import Manifest
-from ..store.snv_layout import ALTS, STATS
-from ..store.snv_reader import SnvReader, StoredSummary
 from ..variants.deltas import fmt, stored_value
 from ..variants.output import INFO_HEADER, provenance_header
 from .annotate import store_provenance
+from .reader import SnvReader, StoredSummary
 
 TYPED_HEADER = [
     '##INFO=<ID=PangolinGene,Number=1,Type=String,Description="Gene of the typed Pangolin fields: the one with '

@@ -15,7 +15,8 @@ import numpy as np
 from ..genome.encode import one_hot
 from ..model import Ensemble
 from ..model.config import ModelConfig
-from ..store.snv_layout import ALTS, FILLS
+from ..store.labels import ALTS
+from .layout import FILLS
 
 MODEL = ModelConfig()
 P_SPLICE, USAGE = MODEL.p_splice_channels, MODEL.usage_channels

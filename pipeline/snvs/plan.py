@@ -17,8 +17,8 @@ from ..precompute.job import Job
 from ..precompute.plan import Plan, input_identity, model_spec
 from ..precompute.tiling import make_tiles
 from ..store.identity import StoreIdentity
-from ..store.snv_layout import create_snv_store
 from ..variants.scorer import ScoreOptions, load_genes
+from .layout import create_snv_store
 from .regions import describe_regions, snv_intervals
 from .task import SnvTile
 

@@ -11,14 +11,14 @@ import numpy as np
 import zarr
 
 from ..genome.encode import count_ambiguous, one_hot
+from ..genome.gene_table import genes_from_attrs
 from ..model.config import ModelConfig
 from ..precompute.job import Job, cached_reference
-from ..store.layout import genes_from_attrs
-from ..store.snv_layout import FILLS
 from ..store.tile import Tile
 from ..store.writes import write_values
 from ..variants.scorer import annotated_sites
 from .kernel import GeneSites, snv_kernel
+from .layout import FILLS
 
 BLOCK = 1_000  # positions per kernel call: bounds the (SNVs x 2d+1 x 12) deltas held at once
 

@@ -1,9 +1,8 @@
-"""The Zarr v3 store: layout and identity, per-tile writes and done markers, opening as xarray."""
+"""What the stores of both products share: identity, manifest, lock, shard writes, the position index,
+the xarray backend, locations (a path or a URL), publishing."""
 
 from .consolidated import consolidate
-from .layout import FORMAT_VERSION, create_store, read_identity
+from .identity import FORMAT_VERSION, read_identity
 from .manifest import Manifest
-from .reader import open_chrom, open_store, read_track_identity
 
-__all__ = ["FORMAT_VERSION", "Manifest", "consolidate", "create_store", "open_chrom", "open_store", "read_identity",
-           "read_track_identity"]
+__all__ = ["FORMAT_VERSION", "Manifest", "consolidate", "read_identity"]

@@ -121,7 +121,7 @@ def _check_store(filename_or_obj: Any) -> tuple[Any, bool]:
     """The store's location (location.py) and whether it has consolidated metadata; `StoreError` if
     it is not readable."""
     from ..errors import StoreError
-    from .layout import FORMAT_VERSION, READABLE_FORMATS
+    from .identity import FORMAT_VERSION, READABLE_FORMATS
     from .location import locate
 
     if not isinstance(filename_or_obj, str | os.PathLike):
@@ -169,11 +169,12 @@ def _fixed_labels(location: Any, chrom: str) -> dict[str, Any]:
     consolidated metadata shows the array with exactly the expected length; local stores read them."""
     if not location.remote:
         return {}
+    from ..genome.regions import STRANDS
     from ..model.config import TISSUES
-    from .snv_layout import ALTS, STATS
+    from .labels import ALTS, STATS
 
     nodes = location.consolidated() or {}
-    known = {"strand": ["+", "-"], "tissue": list(TISSUES), "alt": list(ALTS), "stat": list(STATS)}
+    known = {"strand": list(STRANDS), "tissue": list(TISSUES), "alt": list(ALTS), "stat": list(STATS)}
     labels = {}
     for name, values in known.items():
         meta = nodes.get(f"{chrom}/{name}")

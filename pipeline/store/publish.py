@@ -22,7 +22,7 @@ from typing import Any
 
 from ..errors import StoreError
 from .consolidated import is_consolidated
-from .layout import read_identity
+from .identity import read_identity
 from .location import describe_error, is_url, storage_options
 from .manifest import Manifest
 

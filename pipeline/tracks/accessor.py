@@ -20,7 +20,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import xarray as xr
 
@@ -63,7 +62,7 @@ class TrackAccessor:
         ContigNotFound
             If the region names another chromosome.
         """
-        from .query import resolve
+        from .reader import resolve
 
         return self._select(resolve(region, _NO_GENES, {self.chrom: self.length}, f"chromosome {self.chrom}"),
                             strand, tissue)
@@ -72,15 +71,16 @@ class TrackAccessor:
              tissue: str | list[str] | None = None) -> xr.Dataset:
         """The body of gene ``name`` (name or id) on its own strand, unless ``strand`` is given."""
         from ..errors import RegionError
-        from .query import resolve
+        from .reader import Selection, find_gene
 
         genes = _store_genes(self._store(), one_based=False)
-        hits = genes[((genes.gene_name == name) | (genes.gene_id == name))]
-        if hits.empty:
-            raise RegionError(f"{name!r} is not a gene of store {self._store().rstrip('/').rsplit('/', 1)[-1]}")
-        if (hits.chrom != self.chrom).all():
-            raise RegionError(f"gene {name!r} lies on {hits.chrom.iloc[0]}, not on {self.chrom}")
-        selection = resolve(name, hits[hits.chrom == self.chrom], {self.chrom: self.length}, self.chrom)
+        gene = find_gene(name, genes[genes.chrom == self.chrom])  # a name on two chromosomes: this one's
+        if gene is None:
+            elsewhere = find_gene(name, genes)
+            if elsewhere is None:
+                raise RegionError(f"{name!r} is not a gene of store {self._store().rstrip('/').rsplit('/', 1)[-1]}")
+            raise RegionError(f"gene {name!r} lies on {elsewhere['chrom']}, not on {self.chrom}")
+        selection = Selection.of_gene(gene)
         return self._select(selection, strand if strand is not None else selection.strand, tissue)
 
     def sites(self, threshold: float = 0.2, metric: str = "p_splice") -> pd.DataFrame:
@@ -96,22 +96,11 @@ class TrackAccessor:
         return to_table(self._ds)
 
     def _select(self, selection: Any, strand: str | list[str] | None, tissue: str | list[str] | None) -> xr.Dataset:
-        from ..errors import RegionError
+        from .reader import select
 
         if "position" not in self._ds.xindexes:
             raise _not_track("has no position index (a plain Zarr open names the axis 'offset')")
-        ds = self._ds.sel(position=slice(selection.start + 1, selection.end))
-        for dim, wanted in (("strand", strand), ("tissue", tissue)):
-            if wanted is None:
-                continue
-            known = [str(v) for v in np.atleast_1d(ds[dim].values)]
-            asked = [wanted] if isinstance(wanted, str) else list(wanted)
-            unknown = [w for w in asked if w not in known]
-            if unknown:
-                raise RegionError(f"unknown {dim} {', '.join(map(str, unknown))}; this Dataset has {', '.join(known)}")
-            if dim in ds.dims:
-                ds = ds.sel({dim: wanted if isinstance(wanted, str) else asked})
-        return ds
+        return select(self._ds, selection, strand, tissue)
 
     def _store(self) -> str:
         path = self._ds.encoding.get(STORE_KEY)
@@ -149,12 +138,12 @@ class StoreAccessor:
              tissue: str | list[str] | None = None) -> xr.Dataset:
         """The body of gene ``name`` on its own strand, unless ``strand`` is given."""
         from ..errors import RegionError
+        from .reader import find_gene
 
-        genes = self.genes
-        hits = genes[(genes.gene_name == name) | (genes.gene_id == name)]
-        if hits.empty:
+        gene = find_gene(name, self.genes)
+        if gene is None:
             raise RegionError(f"{name!r} is not a gene of this store")
-        return self.chromosome(hits.chrom.iloc[0]).pangolin.gene(name, strand, tissue)
+        return self.chromosome(gene["chrom"]).pangolin.gene(name, strand, tissue)
 
     def chromosome(self, chrom: str) -> xr.Dataset:
         """One chromosome's node as a Dataset (with its store path, for gene lookups)."""
@@ -189,7 +178,7 @@ def _store_genes(path: str, one_based: bool = True) -> pd.DataFrame:
 
 def _genes_table(columns: dict | None, one_based: bool) -> pd.DataFrame:
     """The store's gene table (0-based half-open), or 1-based inclusive for users."""
-    from ..store.layout import genes_from_attrs
+    from ..genome.gene_table import genes_from_attrs
 
     genes = genes_from_attrs(columns or {c: [] for c in ("gene_id", "gene_name", "chrom", "start", "end",
                                                           "strand", "exon_starts", "exon_ends")})

@@ -17,7 +17,8 @@ from ..errors import QueryError
 from ..outputs import check_output_dir
 from ..store.manifest import Manifest
 from ..store.tile import Tile
-from .query import METRICS, Store
+from .query import METRICS
+from .reader import TrackReader
 
 EXPORT_FORMATS = ("bigwig", "bedgraph")
 
@@ -100,7 +101,7 @@ def export_tracks(store_path: str | Path, out_dir: str | Path, fmt: str = "bigwi
     unknown = sorted(set(metrics or ()) - set(METRICS))
     if unknown:
         raise QueryError(f"unknown metric(s) {', '.join(unknown)}; known: {', '.join(METRICS)}")
-    store = Store(store_path)
+    store = TrackReader(store_path)
     out_dir = check_output_dir(out_dir)
     known = [str(t) for t in store.dataset(store.chroms[0]).tissue.values]
     unknown = sorted(set(tissues or ()) - set(known))

@@ -16,7 +16,7 @@ from ..errors import HeadError
 from ..genome.digest import sha256_file
 from ..model.head import FinetunedHead, check_base, head_columns, load_head, read_head
 from ..model.spec import ModelSpec
-from ..store.layout import VARIABLES
+from .layout import VARIABLES
 
 
 def plan_heads(paths: tuple[str, ...], model: ModelSpec) -> list[dict[str, Any]]:

@@ -20,9 +20,9 @@ from ..precompute.job import Job
 from ..precompute.plan import Plan, input_identity, model_spec
 from ..precompute.tiling import make_tiles
 from ..store.identity import StoreIdentity
-from ..store.layout import create_store
 from ..store.tile import Tile
 from .heads import plan_heads
+from .layout import create_store
 from .task import TrackTile
 
 

@@ -20,7 +20,7 @@ from matplotlib.ticker import FuncFormatter  # noqa: E402
 from ..errors import QueryError  # noqa: E402
 from ..genome.regions import check_strand  # noqa: E402
 from ..outputs import OutputFile
-from .query import Selection, Store  # noqa: E402
+from .reader import Selection, TrackReader, select  # noqa: E402
 
 # P(splice) sits at a floor of about 0.05 at every base; drawn as bars it is a thick band that hides
 # the sites. So the floor is one thin grey line and bars start at twice the floor.
@@ -39,13 +39,13 @@ def check_figure_path(out: str | Path) -> Path:
     return out
 
 
-def genes_in_view(store: Store, selection: Selection) -> pd.DataFrame:
+def genes_in_view(store: TrackReader, selection: Selection) -> pd.DataFrame:
     """Genes of the store overlapping the selection (0-based half-open)."""
     genes = store.genes
     return genes[(genes.chrom == selection.chrom) & (genes.end > selection.start) & (genes.start < selection.end)]
 
 
-def default_strands(store: Store, selection: Selection) -> list[str]:
+def default_strands(store: TrackReader, selection: Selection) -> list[str]:
     """A gene's own strand; for a region the strands of the genes in view (both if both, or if none)."""
     if selection.strand:
         return [selection.strand]
@@ -53,15 +53,15 @@ def default_strands(store: Store, selection: Selection) -> list[str]:
     return strands or ["+", "-"]
 
 
-def _scored_view(store: Store, selection: Selection, strands: list[str]) -> xr.Dataset:
+def _scored_view(store: TrackReader, selection: Selection, strands: list[str]) -> xr.Dataset:
     """The selection's values on ``strands``; `QueryError` if nothing in it was scored."""
-    ds = store.dataset(selection.chrom).isel(position=slice(selection.start, selection.end))
-    view = ds.sel(strand=strands).load()
+    ds = store.dataset(selection.chrom)
+    view = select(ds, selection, strands).load()
     if np.isnan(view.p_splice.values.astype(np.float32)).all():
         where = f"{selection.chrom}:{selection.start + 1:,}-{selection.end:,}"
         others = [s for s in ("+", "-") if s not in strands]
         hint = ""
-        if others and not np.isnan(ds.p_splice.sel(strand=others).values.astype(np.float32)).all():
+        if others and not np.isnan(select(ds, selection, others).p_splice.values.astype(np.float32)).all():
             hint = f"; the {others[0]} strand has scores here (--strand {others[0]})"
         raise QueryError(f"nothing scored in {where} on strand {' and '.join(strands)}: the store scores only the "
                          f"bodies of its genes{hint}")
@@ -81,7 +81,7 @@ def plot_region(store_path: str | Path, target: str, out: str | Path, strand: st
     out = check_figure_path(out)
     if strand is not None:
         check_strand(strand)
-    store = Store(store_path)
+    store = TrackReader(store_path)
     selection = store.resolve(target)
     strands = [strand] if strand else default_strands(store, selection)
     view = _scored_view(store, selection, strands)

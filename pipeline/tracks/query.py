@@ -1,4 +1,5 @@
-"""Getting answers out of a store: regions and genes as xarray, site tables, text tables, tracks.
+"""Getting answers out of a track store's selections (tracks/reader.py): wide tables, their text and
+Parquet forms, predicted sites.
 
 All positions a user sees are 1-based (region strings, the ``position`` coordinate, TSV output).
 """
@@ -6,20 +7,13 @@ All positions a user sees are 1-based (region strings, the ``position`` coordina
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from pathlib import Path
 from typing import IO
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..errors import ContigNotFound, QueryError, RegionError
-from ..genome.contigs import match_contig
-from ..genome.regions import Region, check_strand, clip_to_contig, parse_region
-from ..store import open_chrom, read_track_identity
-from ..store.layout import genes_from_attrs
-from ..store.location import locate
+from ..errors import QueryError, RegionError
 
 METRICS = ("p_splice", "usage")
 STORED_DTYPES = "stored_dtypes"  # table.attrs key: each value column's dtype in the store
@@ -27,97 +21,6 @@ STORED_DTYPES = "stored_dtypes"  # table.attrs key: each value column's dtype in
 # values null) then cost almost nothing, so whole-chromosome tables stay small with every row kept.
 PARQUET_OPTIONS = {"compression": "zstd", "column_encoding": {"position": "DELTA_BINARY_PACKED"}}
 JSON_ROWS = 65_536  # rows formatted at a time (bounds the memory of the text of huge tables)
-
-
-@dataclass
-class Selection:
-    """A region of one chromosome, resolved against a store (0-based half-open)."""
-
-    chrom: str
-    start: int
-    end: int
-    strand: str | None  # the gene's strand when selected by gene
-    gene: dict | None = None
-
-
-class Store:
-    """A precomputed store opened for queries; chromosome datasets are opened lazily and cached."""
-
-    def __init__(self, path: str | Path):
-        """Raises `StoreError` if ``path`` (a path or URL) does not exist, is no store, or is an all-SNV store."""
-        location = locate(path)
-        self.path = location.path if location.path is not None else location  # .name works on both
-        self.identity = read_track_identity(location)
-        self.genes = genes_from_attrs(self.identity["genes"])
-        self.contigs: dict[str, int] = self.identity["reference"]["contigs"]
-        self._open: dict[str, xr.Dataset] = {}
-        self.chroms = [c for c in self.contigs if location.has_node(c)]
-
-    def dataset(self, chrom: str) -> xr.Dataset:
-        """A chromosome, lazily indexed (no dask graph: queries read just their chunks)."""
-        if chrom not in self._open:
-            self._open[chrom] = open_chrom(self.path, chrom, dask=False)
-        return self._open[chrom]
-
-    def resolve(self, text: str) -> Selection:
-        """A region string (``chr17:41,196,312-41,277,500``, 1-based inclusive) or a gene name/id."""
-        return resolve(text, self.genes, {c: self.contigs[c] for c in self.chroms}, f"store {self.path.name}")
-
-    def select(self, text: str, strand: str | None = None, tissues: list[str] | None = None) -> xr.Dataset:
-        """The lazy Dataset of a region or gene (the gene's own strand unless ``strand`` is given)."""
-        sel = self.resolve(text)
-        return select(self.dataset(sel.chrom), sel, strand, tissues)
-
-
-def resolve(text: str, genes: pd.DataFrame, contigs: dict[str, int], where: str) -> Selection:
-    """A region string or a gene name/id of ``genes`` (0-based columns), on one of ``contigs``."""
-    gene = find_gene(text, genes)
-    if gene is not None:
-        return Selection(gene["chrom"], int(gene["start"]), int(gene["end"]), gene["strand"], gene)
-    region = parse_region(text)
-    try:
-        chrom = match_contig(region.chrom, list(contigs), where)
-    except ContigNotFound:
-        if ":" not in text and not genes.empty:
-            raise RegionError(f"{text!r} is neither a gene of the {where} nor a chromosome in it "
-                              f"({', '.join(list(contigs)[:5])})") from None
-        raise
-    region = clip_to_contig(Region(chrom, region.start, region.end), contigs[chrom])
-    return Selection(chrom, region.start, region.end, None)
-
-
-def find_gene(name: str, genes: pd.DataFrame) -> dict | None:
-    """The gene named or identified so: exactly, else case-insensitively when that is unambiguous."""
-    if genes.empty:
-        return None
-    hits = genes[(genes.gene_name == name) | (genes.gene_id == name)]
-    if hits.empty:
-        folded = name.casefold()
-        hits = genes[(genes.gene_name.str.casefold() == folded) | (genes.gene_id.str.casefold() == folded)]
-        if hits.gene_id.nunique() > 1:
-            names = ", ".join(sorted(set(hits.gene_name)))
-            raise QueryError(f"{name!r} matches {hits.gene_id.nunique()} genes ignoring case ({names}); "
-                             "give the exact name or the gene id")
-    return None if hits.empty else hits.iloc[0].to_dict()
-
-
-def select(ds: xr.Dataset, sel: Selection, strand: str | None = None, tissues: list[str] | None = None
-           ) -> xr.Dataset:
-    """``sel`` of a chromosome's Dataset by label (1-based, both ends), on ``strand`` (default: the
-    gene's, else both; kept as a dimension) and ``tissues``."""
-    ds = ds.sel(position=slice(sel.start + 1, sel.end))
-    strand = strand or sel.strand
-    if strand:
-        check_strand(strand)
-        ds = ds.sel(strand=[strand])
-    if tissues:
-        unknown = set(tissues) - set(ds.tissue.values)
-        if unknown:
-            raise RegionError(
-                f"unknown tissue(s) {', '.join(sorted(unknown))}; known: {', '.join(ds.tissue.values)}"
-            )
-        ds = ds.sel(tissue=list(tissues))
-    return ds.assign_attrs(chrom=sel.chrom)
 
 
 def _with_dims(ds: xr.Dataset) -> xr.Dataset:

@@ -19,7 +19,7 @@ from ..genome.digest import sha256_file
 from ..genome.fasta import Reference
 from ..model.spec import ModelSpec, default_threads
 from ..outputs import OutputFile
-from ..store.snv_reader import SnvReader
+from ..snvs.reader import SnvReader
 from . import deltas
 from .output import ChunkResult, VariantOutput
 from .records import Record, read_csv, read_vcf
@@ -163,7 +163,7 @@ def score_file(variants: str | Path, job: ScoreJob, out: str | Path | OutputFile
     job = replace(job, options=resolve_tags(job.annotation, job.options))
     scorer = cached_scorer(job)  # reads the FASTA index and the annotation before any worker starts
     if job.store:
-        check_store(job.store, job.model.checksums(), job.model.ensemble, scorer.reference.digest())
+        check_store(scorer.stored.reader, job.model.checksums(), job.model.ensemble, scorer.reference.digest())
     if job.snv_store:
         check_snv_store(scorer.snv_store, job.options, job.annotation, scorer.reference.digest(), table is not None)
     provenance = score_provenance(job, scorer.reference.digest())

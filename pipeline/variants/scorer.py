@@ -31,7 +31,7 @@ from ..genome.fasta import Reference
 from ..model import Ensemble
 from ..model.config import TISSUES, ModelConfig
 from ..model.spec import ModelSpec
-from ..store.snv_reader import SnvReader
+from ..snvs.reader import SnvReader
 from . import deltas
 from .records import Record
 

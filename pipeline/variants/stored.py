@@ -11,16 +11,16 @@ import numpy as np
 from ..errors import VariantError
 from ..genome.digest import sha256_file
 from ..model.config import ModelConfig
-from ..store import open_chrom, read_identity
-from ..store.snv_reader import SnvReader
+from ..snvs.reader import SnvReader
+from ..tracks.reader import TrackReader
 from .scorer import ScoreOptions, mask_tags
 
 MODEL = ModelConfig()
 
 
-def check_store(path: str | Path, checksums: dict[str, str], ensemble: str, fasta_digest: str) -> None:
-    """Refuse a store made with another ensemble or reference (checked once, in the driver process)."""
-    identity = read_identity(path)  # a path or URL
+def check_store(reader: TrackReader, checksums: dict[str, str], ensemble: str, fasta_digest: str) -> None:
+    """Refuse a track store made with another ensemble or reference (checked once, in the driver process)."""
+    identity, path = reader.identity, reader.path
     if identity["ensemble"] != ensemble or identity["checkpoints"] != checksums:
         raise VariantError(f"store {path} was made with ensemble {identity['ensemble']}, not {ensemble}")
     if identity["reference"]["digest"] != fasta_digest:
@@ -61,21 +61,17 @@ def check_snv_store(reader: SnvReader, options: ScoreOptions, annotation: str, f
 
 
 class StoredReference:
-    """Reads (12, end - start) reference scores of a strand from a track store (per-chromosome datasets cached)."""
+    """Reads (12, end - start) reference scores of a strand from a track store (given by path or URL)."""
 
     def __init__(self, path: str | Path):
-        self.path = path
-        self.cache: dict[str, object] = {}
+        self.reader = TrackReader(path)
 
     def read(self, chrom: str, strand: str, start: int, end: int) -> np.ndarray | None:
         """(end - start, 12) genome order with P(splice) and usage filled, or None if any base is unscored."""
-        if chrom not in self.cache:
-            try:
-                self.cache[chrom] = open_chrom(self.path, chrom, dask=False)
-            except (KeyError, FileNotFoundError, ValueError):
-                self.cache[chrom] = None
-        ds = self.cache[chrom]
-        if ds is None or start < 0 or end > ds.sizes["position"]:
+        if chrom not in self.reader.chroms:
+            return None
+        ds = self.reader.dataset(chrom)
+        if start < 0 or end > ds.sizes["position"]:
             return None
         window = dict(position=slice(start, end))
         p_splice = ds.p_splice.sel(strand=strand).isel(**window).values.astype(np.float32)

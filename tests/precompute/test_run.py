@@ -9,8 +9,8 @@ import zarr
 from pipeline.errors import StoreError
 from pipeline.genome.fasta import Reference
 from pipeline.model.config import ModelConfig
-from pipeline.store import open_chrom, open_store
 from pipeline.tracks.plan import run_tracks as run
+from pipeline.tracks.reader import open_chrom, open_store
 
 from ..conftest import DATA, REPO, two_gene_config
 

@@ -17,7 +17,7 @@ from pipeline.genome.fasta import Reference
 from pipeline.precompute.driver import Execution, run_plan
 from pipeline.snvs.annotate import lookup_strings
 from pipeline.snvs.plan import SnvOptions, plan_snvs
-from pipeline.store.snv_reader import SnvReader
+from pipeline.snvs.reader import SnvReader
 
 from ..conftest import DATA, WEIGHTS, run_cli
 

@@ -17,7 +17,7 @@ from pipeline.genome.fasta import Reference
 from pipeline.precompute.driver import Execution, init_plan, run_part, run_plan
 from pipeline.snvs.annotate import annotate_vcf, lookup_strings
 from pipeline.snvs.plan import SnvOptions, plan_snvs
-from pipeline.store.snv_reader import SnvReader
+from pipeline.snvs.reader import SnvReader
 from pipeline.variants.driver import score_variants
 from pipeline.variants.scorer import ScoreOptions, VariantScorer, load_genes
 

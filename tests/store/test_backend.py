@@ -17,9 +17,10 @@ import xarray as xr
 import zarr
 
 from pipeline.errors import ContigNotFound, StoreError
-from pipeline.store import consolidate, open_chrom, open_store
+from pipeline.store import consolidate
 from pipeline.store.consolidated import is_consolidated
 from pipeline.store.positions import PositionIndex
+from pipeline.tracks.reader import open_chrom, open_store
 
 P = 32_049_943  # an SLC5A1 acceptor (PLUS1 of the small store), scored on the plus strand
 
@@ -103,8 +104,7 @@ def test_format_1_stores_read_transparently_and_refuse_resume(small_store, tmp_p
         ds = open_chrom(old, "chr22")
     xr.testing.assert_identical(ds.p_splice.sel(position=slice(P - 5, P + 5)).load(),
                                 open_chrom(small_store, "chr22").p_splice.sel(position=slice(P - 5, P + 5)).load())
-    from pipeline.store.identity import StoreIdentity
-    from pipeline.store.layout import read_identity
+    from pipeline.store.identity import StoreIdentity, read_identity
 
     old_identity, new_identity = (StoreIdentity.from_attrs(read_identity(p)) for p in (old, small_store))
     assert old_identity.difference(new_identity) == "format_version: store has 1, this run has 2"  # driver refuses

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from pipeline.store.identity import StoreIdentity
+import pytest
+
+from pipeline.errors import StoreError
+from pipeline.store.identity import StoreIdentity, check_kind
 
 
 def identity(**changes) -> StoreIdentity:
@@ -28,3 +31,12 @@ def test_stores_from_before_kind_and_settings_are_tracks():
     attrs = identity().to_attrs()
     del attrs["kind"], attrs["settings"]
     assert StoreIdentity.from_attrs(attrs) == identity()
+
+
+def test_a_store_of_another_product_is_refused_with_what_was_wanted():
+    check_kind(identity(kind="snv").to_attrs(), "snv", "s.zarr")
+    check_kind({"format_version": 1}, "track", "old.zarr")  # before `kind`: a track
+    with pytest.raises(StoreError, match=r"^s\.zarr is a track store, not an all-SNV store \(made by `saturate`\)$"):
+        check_kind(identity().to_attrs(), "snv", "s.zarr")
+    with pytest.raises(StoreError, match=r"^s\.zarr is a snv store, not a splice-track store \(made by `run`\)$"):
+        check_kind(identity(kind="snv").to_attrs(), "track", "s.zarr")

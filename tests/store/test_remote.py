@@ -127,16 +127,17 @@ def wide_shards(tmp_path_factory, www) -> Path:
 
 def test_region_query_goal(nginx, wide_shards):
     """A 10 kb region on one strand: requests, bytes, time (within 2x local, plus slack for a loaded machine)."""
-    from pipeline.tracks.query import Store, to_table
+    from pipeline.tracks.query import to_table
+    from pipeline.tracks.reader import TrackReader
 
-    gene = Store(wide_shards).resolve(GENE)
+    gene = TrackReader(wide_shards).resolve(GENE)
     region = f"chr22:{gene.start + 1 - 5000:,}-{gene.start + 5000:,}"
     start = time.perf_counter()
-    local = to_table(Store(wide_shards).select(region, "-"))
+    local = to_table(TrackReader(wide_shards).select(region, "-"))
     local_s = time.perf_counter() - start
     nginx.clear_log()
     start = time.perf_counter()
-    remote = to_table(Store(f"{nginx.url}/wide.zarr").select(region, "-"))
+    remote = to_table(TrackReader(f"{nginx.url}/wide.zarr").select(region, "-"))
     remote_s = time.perf_counter() - start
     assert remote.equals(local) and len(remote) == 10_000
     served, data = nginx.requests(), data_requests(nginx)
@@ -153,8 +154,10 @@ def test_region_query_goal(nginx, wide_shards):
 
 def test_datatree_of_24_chromosomes_opens_in_one_request(nginx, small_store, www):
     """A whole-genome store's metadata (24 groups): opening its DataTree costs one request."""
+    from pipeline.genome.gene_table import genes_from_attrs
     from pipeline.store.consolidated import consolidate
-    from pipeline.store.layout import create_store, genes_from_attrs, read_identity
+    from pipeline.store.identity import read_identity
+    from pipeline.tracks.layout import create_store
 
     identity = read_identity(small_store)
     lengths = {f"chr{c}": 50_000_000 for c in [*range(1, 23), "X", "Y"]}
@@ -229,11 +232,11 @@ def test_slow_server_times_out_with_one_line(nginx, monkeypatch, capsys):
 
 def test_server_stopped_mid_query(www, small_store, tmp_path):
     """Opened (metadata read), then the server goes away: the data read fails with a StoreError."""
-    from pipeline.tracks.query import Store
+    from pipeline.tracks.reader import TrackReader
 
     server = NginxServer(www, tmp_path / "nginx").start()
     try:
-        store = Store(f"{server.url}/track.zarr")
+        store = TrackReader(f"{server.url}/track.zarr")
         view = store.select(GENE)
     finally:
         server.stop()

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from pipeline.snvs.reader import SnvReader
 from pipeline.store.location import forget_remote_stores
 from pipeline.store.publish import publish
-from pipeline.store.snv_reader import SnvReader
 
 from ..conftest import run_cli
 from ..snvs.test_snv_store import FASTA, GFF, every_snv_vcf, saturate

@@ -8,7 +8,8 @@ import pytest
 import xarray as xr
 
 from pipeline.errors import ContigNotFound, RegionError, StoreError
-from pipeline.tracks.query import Store, sites, to_table
+from pipeline.tracks.query import sites, to_table
+from pipeline.tracks.reader import TrackReader
 
 PLUS_GENE = (32048500, 32051500)  # PLUS1 of the small store, 0-based half-open
 
@@ -27,9 +28,10 @@ def test_accessor_region_gene_sites_and_tree(small_store):
     assert (row.start, row.end) == (PLUS_GENE[0] + 1, PLUS_GENE[1])  # 1-based inclusive for users
     assert ds.sel(position=slice(row.start, row.end)).sizes["position"] == gene.sizes["position"]
     found = gene.pangolin.sites(0.5)
-    pd.testing.assert_frame_equal(found, sites(Store(small_store).select("PLUS1"), threshold=0.5))
+    pd.testing.assert_frame_equal(found, sites(TrackReader(small_store).select("PLUS1"), threshold=0.5))
     both = ds.pangolin.region("chr22:32,049,941-32,049,950")
-    pd.testing.assert_frame_equal(both.pangolin.table(), to_table(Store(small_store).select("chr22:32049941-32049950")))
+    pd.testing.assert_frame_equal(both.pangolin.table(),
+                                  to_table(TrackReader(small_store).select("chr22:32049941-32049950")))
     tree = xr.open_datatree(small_store, engine="pangolin")
     xr.testing.assert_identical(tree.pangolin.gene("PLUS1").p_splice.load(), gene.p_splice.load())
     xr.testing.assert_identical(tree.pangolin.region("22:32049941-32049950", "+", "brain").p_splice.load(),

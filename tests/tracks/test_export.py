@@ -7,7 +7,8 @@ import pyBigWig
 
 from pipeline.store.manifest import Manifest
 from pipeline.tracks import export
-from pipeline.tracks.query import METRICS, Store
+from pipeline.tracks.query import METRICS
+from pipeline.tracks.reader import TrackReader
 
 SPAN = (32048000, 32154000)  # 0-based, both genes of the small store
 
@@ -23,7 +24,7 @@ def test_every_bigwig_equals_the_store_and_each_block_is_read_once(small_store, 
     blocks = len(Manifest(small_store).tiles())  # one shard of one strand each
     assert len(paths) == 16
     assert sorted(r for r in reads if r in METRICS) == ["p_splice"] * blocks + ["usage"] * blocks  # not once per tissue
-    ds = Store(small_store).dataset("chr22")
+    ds = TrackReader(small_store).dataset("chr22")
     for tissue in ds.tissue.values:
         for metric in METRICS:
             for strand, name in export.TRACK_STRANDS.items():

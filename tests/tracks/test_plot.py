@@ -8,7 +8,7 @@ import pytest
 from pipeline.errors import QueryError
 from pipeline.tracks import plot as plot_module
 from pipeline.tracks.plot import default_strands, plot_region
-from pipeline.tracks.query import Store
+from pipeline.tracks.reader import TrackReader
 
 
 @pytest.fixture
@@ -30,7 +30,7 @@ def test_region_axis_is_the_region(small_store, tmp_path, drawn):
 
 
 def test_default_strand_follows_genes_in_view(small_store):
-    store = Store(small_store)
+    store = TrackReader(small_store)
     assert default_strands(store, store.resolve("chr22:32,152,001-32,152,400")) == ["-"]  # inside MINUS1
     assert default_strands(store, store.resolve("chr22:32,050,001-32,152,400")) == ["+", "-"]
     assert default_strands(store, store.resolve("MINUS1")) == ["-"]
@@ -66,7 +66,7 @@ def test_tissue_names_share_no_row_with_tick_labels_and_y_axes_have_titles(small
     plot_region(small_store, region, tmp_path / "t.png")
     fig = drawn[0]
     renderer = fig.canvas.get_renderer()
-    tissues = [str(t) for t in Store(small_store).dataset("chr22").tissue.values]
+    tissues = [str(t) for t in TrackReader(small_store).dataset("chr22").tissue.values]
     for ax, tissue in zip(fig.axes, tissues):
         names = [t for t in fig.findobj(Text) if t.get_text() == tissue and t.get_visible()]
         assert len(names) == 1, f"{tissue} drawn {len(names)} times"

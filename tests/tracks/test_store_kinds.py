@@ -8,12 +8,11 @@ import pytest
 import xarray as xr
 
 from pipeline.errors import StoreError
-from pipeline.store import open_chrom
-from pipeline.store.snv_layout import ALTS
-from pipeline.store.snv_reader import SnvReader
+from pipeline.snvs.reader import SnvReader
+from pipeline.store.labels import ALTS
 from pipeline.tracks.export import export_tracks
 from pipeline.tracks.plot import plot_region
-from pipeline.tracks.query import Store
+from pipeline.tracks.reader import TrackReader, open_chrom
 
 from ..conftest import run_cli
 
@@ -23,7 +22,7 @@ ALL_SNV = r"is an all-SNV store \(made by saturate\): use `lookup` or `export --
 
 def test_track_readers_refuse_an_all_snv_store_by_name(snv_store, tmp_path):
     with pytest.raises(StoreError, match=ALL_SNV):
-        Store(snv_store)
+        TrackReader(snv_store)
     with pytest.raises(StoreError, match=ALL_SNV):
         export_tracks(snv_store, tmp_path / "tracks", "bigwig")
     with pytest.raises(StoreError, match=ALL_SNV):
@@ -49,7 +48,7 @@ def test_a_missing_path_is_said_not_to_exist(tmp_path, monkeypatch, capsys):
         xr.open_dataset(missing, engine="pangolin", group="chr1")
     (tmp_path / "empty").mkdir()
     with pytest.raises(StoreError, match="not a Zarr v3 store"):  # exists, but is no store
-        Store(tmp_path / "empty")
+        TrackReader(tmp_path / "empty")
 
 
 def test_xarray_scalar_labels_of_an_all_snv_store_drop_their_dimensions(snv_store):

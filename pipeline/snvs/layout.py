@@ -26,11 +26,11 @@ import zarr
 from zarr.codecs import ZstdCodec
 
 from .. import __version__
+from ..genome.gene_table import genes_to_attrs
 from ..model.config import TISSUES
-from .layout import OFFSET_NOTE, genes_to_attrs
+from ..store.identity import OFFSET_NOTE
+from ..store.labels import ALTS, STATS
 
-ALTS = ("A", "C", "G", "T")
-STATS = ("p_splice_gain", "p_splice_loss", "usage_gain", "usage_loss")
 NO_SCORE = -128  # fill of the int8 hundredths
 NO_POS = -32768
 OFFICIAL = {"gain": "int8", "gain_pos": "int16", "loss": "int8", "loss_pos": "int16"}

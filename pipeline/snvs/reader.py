@@ -13,12 +13,13 @@ from pathlib import Path
 import numpy as np
 import zarr
 
-from ..errors import ContigNotFound, StoreError
+from ..errors import ContigNotFound
 from ..genome.contigs import match_contig
-from .identity import StoreIdentity
-from .layout import genes_from_attrs, read_identity
-from .location import locate
-from .snv_layout import ALTS, NO_SCORE, OFFICIAL
+from ..genome.gene_table import genes_from_attrs
+from ..store.identity import StoreIdentity, check_kind, read_identity
+from ..store.labels import ALTS
+from ..store.location import locate
+from .layout import NO_SCORE, OFFICIAL
 
 READ = ("ref", "gene", *OFFICIAL)  # the variables a lookup reads
 
@@ -42,9 +43,8 @@ class SnvReader:
         location = locate(path)  # a path or a URL
         self.path = location.path if location.path is not None else location
         attrs = read_identity(location)
+        check_kind(attrs, "snv", path)
         self.identity = StoreIdentity.from_attrs(attrs)
-        if self.identity.kind != "snv":
-            raise StoreError(f"{path} is a {self.identity.kind} store, not an all-SNV store (made by `saturate`)")
         self.settings = self.identity.settings
         self.genes = genes_from_attrs(attrs["genes"])
         self.root = zarr.open_group(location.zarr_store(), mode="r", **({"zarr_format": 3} if location.remote else {}))

@@ -9,7 +9,9 @@ import numpy as np
 import pandas as pd
 import zarr
 
-from pipeline.store.layout import create_store, genes_from_attrs, genes_to_attrs, read_identity
+from pipeline.genome.gene_table import genes_from_attrs, genes_to_attrs
+from pipeline.store.identity import read_identity
+from pipeline.tracks.layout import create_store
 
 
 def small_genes() -> pd.DataFrame:
