@@ -60,13 +60,14 @@ settings of a VCF or TSV go in the query. What comes back: `format`, else Accept
 A VCF comes back as sent, annotated with `Pangolin=`, the typed fields of the all-SNV export and
 `PangolinSource` (or `PangolinSkipped` with the reason); a TSV has one row per variant and gene.
 A line that cannot be read refuses the request (400, naming the line); a variant that cannot be
-answered gets its own error. At most `limits.max_variants` variants (ALTs) per request (413).
+answered gets its own error. Bounded: the body's bytes and the variants (ALTs) per request are at
+most the `limits` that /api/v1/stores reports (413 beyond).
 """
 
 
-def batch_openapi(max_variants: int) -> dict[str, Any]:
+def batch_openapi(limits: Limits) -> dict[str, Any]:
     """The request and response bodies of the batch endpoint, which FastAPI cannot infer (several media types)."""
-    text = {"schema": {"type": "string", "maxLength": 100_000}}
+    text = {"schema": {"type": "string", "maxLength": limits.max_body}}
     return {
         "requestBody": {"required": True, "content": {
             "application/json": {"schema": ScoreRequest.model_json_schema()},
@@ -74,7 +75,7 @@ def batch_openapi(max_variants: int) -> dict[str, Any]:
                                                                 "chr17\t41276126\t.\tC\tA\n"},
             batch_input.MEDIA_TYPES["tsv"]: {**text, "example": "CHROM\tPOS\tREF\tALT\nchr17\t41276126\tC\tA\n"},
         }},
-        "responses": {"200": {"description": f"the answers (at most {max_variants:,} variants per request)",
+        "responses": {"200": {"description": f"the answers (at most {limits.max_variants:,} variants per request)",
                               "content": {"application/json": {"schema": {"type": "object"}},
                                           batch_input.MEDIA_TYPES["vcf"]: {"schema": {"type": "string"}},
                                           batch_input.MEDIA_TYPES["tsv"]: {"schema": {"type": "string"}}}}},
@@ -155,7 +156,7 @@ def create_app(catalog: Catalog, queue: ComputeQueue | None = None, limits: Limi
         return answer.as_json()
 
     @app.post("/api/v1/score", tags=["v1"], summary="Many variants in one request: JSON, VCF or TSV in and out",
-              description=BATCH_DESCRIPTION, openapi_extra=batch_openapi(limits.max_variants),
+              description=BATCH_DESCRIPTION, openapi_extra=batch_openapi(limits),
               response_model=None)
     async def score_many(request: Request,
                          format: Literal["json", "vcf", "tsv"] | None = Query(

@@ -52,7 +52,8 @@ def item(text: str, **where: int) -> Item:
 
 
 def request_kind(content_type: str | None) -> str:
-    """"json", "vcf" or "tsv" from a Content-Type; text/plain is a VCF if it has VCF's header. 415 otherwise."""
+    """"json", "vcf" or "tsv" from a Content-Type, or "text" for text/plain (a VCF or a TSV: `read_text`
+    tells them apart by content); 415 for anything else."""
     media = (content_type or "").split(";")[0].strip().lower()
     if media in _ALIASES:
         return _ALIASES[media]
@@ -73,9 +74,9 @@ def _accepted(accept: str | None, sent: str) -> str:
         return sent
     for part in accept.split(","):
         media, *params = (p.strip().lower() for p in part.split(";"))
-        if "q=0" in params or "q=0.0" in params:
+        if not media or "q=0" in params or "q=0.0" in params:
             continue
-        if media in ("*/*", "text/*", "application/*", ""):
+        if media in ("*/*", "text/*", "application/*"):
             return sent
         if media in _ALIASES:
             return _ALIASES[media]

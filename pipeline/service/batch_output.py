@@ -88,13 +88,14 @@ def _header(batch: Batch, sources: list[dict[str, Any]], settings: dict[str, Any
               f"Reference=sha256:{s['reference_sha256']},Annotation=sha256:{s['annotation_sha256']},"
               f"Weights=sha256:{s['weights_sha256']},Ensemble={s['ensemble']}>" for s in sources]
     chrom_line = batch.header[-1] if len(batch.header[-1].split("\t")) > 8 else VCF_COLUMNS
-    return [*kept, *contigs, *provenance_header({"settings": settings}), *served, INFO_HEADER, SKIP_HEADER,
+    shown = {k: "any" if v is None else v for k, v in settings.items()}
+    return [*kept, *contigs, *provenance_header({"settings": shown}), *served, INFO_HEADER, SKIP_HEADER,
             *TYPED_HEADER, SOURCE_HEADER, chrom_line]
 
 
 def _without_ours(fields: list[str]) -> list[str]:
     """A record's columns without Pangolin INFO entries from an earlier annotation (they would repeat)."""
-    if len(fields) < 8 or fields[7] in (".", ""):
+    if len(fields) < 8 or "Pangolin" not in fields[7]:
         return fields
     kept = [e for e in fields[7].split(";") if not re.match(r"Pangolin[A-Za-z0-9_]*(=|$)", e)]
     return [*fields[:7], ";".join(kept) or ".", *fields[8:]]

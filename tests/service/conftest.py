@@ -86,3 +86,24 @@ def server(small_store, snv_store, engine) -> Iterator[str]:  # noqa: F811
 def client(server) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=server, timeout=60) as http:
         yield http
+
+
+class SlowEngine:
+    """Stands in for the model: takes ``seconds`` per batch, answers every variant alike."""
+
+    build, names = "37", {}
+
+    def __init__(self, seconds: float):
+        self.seconds, self.started, self.calls = seconds, threading.Event(), 0
+
+    def load(self):
+        pass
+
+    def has_contig(self, chrom):
+        return True
+
+    def score(self, items):
+        self.calls += 1
+        self.started.set()
+        time.sleep(self.seconds)
+        return [("BRCA1|1:0.1|-1:-0.1|Warnings:", None)] * len(items)

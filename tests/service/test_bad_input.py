@@ -5,13 +5,12 @@ time limit) and stored answers never wait behind computed ones."""
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 
 import httpx
 import pytest
 
-from .conftest import MAX_REGION, MAX_VARIANTS, STORED_SNV, running
+from .conftest import MAX_REGION, MAX_VARIANTS, STORED_SNV, SlowEngine, running
 
 S = STORED_SNV
 BAD_REQUESTS = [
@@ -80,27 +79,6 @@ def test_every_bad_request_is_a_4xx_json_error(client):
         seen += 1
     assert seen == len(BAD_REQUESTS) >= 40
     assert client.get("/api/v1/score", params={"variant": S}).json()["source"] == "store"  # still serving
-
-
-class SlowEngine:
-    """Stands in for the model: takes ``seconds`` per batch, answers every variant alike."""
-
-    build, names = "37", {}
-
-    def __init__(self, seconds: float):
-        self.seconds, self.started, self.calls = seconds, threading.Event(), 0
-
-    def load(self):
-        pass
-
-    def has_contig(self, chrom):
-        return True
-
-    def score(self, items):
-        self.calls += 1
-        self.started.set()
-        time.sleep(self.seconds)
-        return [("BRCA1|1:0.1|-1:-0.1|Warnings:", None)] * len(items)
 
 
 @pytest.mark.slow

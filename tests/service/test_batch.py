@@ -9,6 +9,7 @@ import asyncio
 import gzip
 import shutil
 import subprocess
+import time
 
 import httpx
 import pytest
@@ -176,14 +177,11 @@ def test_real_server_mixes_sources_and_bcftools_reads_the_vcf(client, exported, 
 
 def test_stored_batch_does_not_wait_for_the_model(snv_store, exported):
     """A VCF of stored SNVs is answered while the model is busy with another request's variant."""
-    import time
-
     from pipeline.service.app import create_app
     from pipeline.service.catalog import Catalog
     from pipeline.service.compute import ComputeQueue
 
-    from .conftest import running
-    from .test_bad_input import SlowEngine
+    from .conftest import SlowEngine, running
 
     engine = SlowEngine(2.0)
     queue = ComputeQueue(engine, max_pending=4, timeout=10)
