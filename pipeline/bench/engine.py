@@ -83,10 +83,10 @@ def _best(run, repeats: int, dtype: torch.dtype, device: str, length: int, batch
 
 
 def time_engine(engine: str, dtype: str, seq: str, weights: str | None, device: str, repeats: int = 1,
-                window: int | None = None, batch: int | None = None) -> tuple[Result, np.ndarray]:
+                window: int | None = None, batch: int | None = None, kernel: str = "auto") -> tuple[Result, np.ndarray]:
     """Score ``seq`` (one strand) with a fresh ensemble; best of ``repeats`` after a warm-up."""
     ensemble = load_ensemble("official", weights, device=device, dtype=dtype, engine=engine, window=window,
-                             batch_size=batch)
+                             batch_size=batch, kernel=kernel)
     x = one_hot(seq)
     n_out = len(seq) - ensemble.context
     windows, width = split_windows(n_out, ensemble.window)
@@ -95,16 +95,21 @@ def time_engine(engine: str, dtype: str, seq: str, weights: str | None, device: 
     timing, scores = _best(lambda: ensemble.score_onehot(x), repeats, getattr(torch, dtype), device,
                            width + ensemble.context, batch)
     macs = len(ensemble.runners) * scoring_macs(ensemble.config, engine, n_out, ensemble.window)
-    return Result(engine, dtype, width, batch, n_out, timing.seconds, macs, timing.kernel,
+    return Result(_label(engine, kernel), dtype, width, batch, n_out, timing.seconds, macs, timing.kernel,
                   timing.cpu_seconds, timing.kernel_cpu), scores
 
 
+def _label(engine: str, kernel: str) -> str:
+    """The table's engine column: the CPU kernel named where one was forced (fast/own, cone/onednn)."""
+    return engine if kernel == "auto" else f"{engine}/{kernel}"
+
+
 def time_cone(dtype: str, seq: str, weights: str | None, device: str, repeats: int = 1, n_variants: int | None = None,
-              d: int = 50) -> Result:
+              d: int = 50, kernel: str = "auto") -> Result:
     """Score ``n_variants`` SNVs (default 64 on CPU, 2,048 on GPU: enough to fill its passes) spread
     over the middle 10 kb of ``seq`` in their cone of influence (`Ensemble.score_substitutions`, as
     variant scoring does): reference pass plus cone passes."""
-    ensemble = load_ensemble("official", weights, device=device, dtype=dtype)
+    ensemble = load_ensemble("official", weights, device=device, dtype=dtype, kernel=kernel)
     n_variants = n_variants or (64 if ensemble.device.type == "cpu" else 2048)
     config = ensemble.config
     region = one_hot(seq[: 2 * config.context + 2 * d])  # 10 kb of variants, each with its full cone
@@ -119,8 +124,8 @@ def time_cone(dtype: str, seq: str, weights: str | None, device: str, repeats: i
     timing, _ = _best(lambda: ensemble.score_substitutions(region, groups, d), repeats, getattr(torch, dtype), device,
                       cone_widest_input(config, d), per_pass)
     per_net = fast_window_macs(config, len(region) - config.context) + n_variants * cone_macs(config, 1, d)
-    return Result("cone", dtype, d, per_pass, n_variants, timing.seconds, len(ensemble.runners) * per_net,
-                  timing.kernel, timing.cpu_seconds, timing.kernel_cpu, unit="SNV/s")
+    return Result(_label("cone", kernel), dtype, d, per_pass, n_variants, timing.seconds,
+                  len(ensemble.runners) * per_net, timing.kernel, timing.cpu_seconds, timing.kernel_cpu, unit="SNV/s")
 
 
 def half_error(half: np.ndarray, full: np.ndarray) -> str:
@@ -137,9 +142,11 @@ def half_error(half: np.ndarray, full: np.ndarray) -> str:
 def run_bench(seq: str, reference_bases: int, weights: str | None = None, device: str = "cpu",
               dtypes: tuple[str, ...] = ("float32", "bfloat16"), repeats: int = 2,
               windows: tuple[int, ...] = (), cone: bool = True,
-              batches: tuple[int, ...] = (), engines: bool = True) -> tuple[list[Result], list[str]]:
+              batches: tuple[int, ...] = (), engines: bool = True,
+              kernels: tuple[str, ...] = ("auto",)) -> tuple[list[Result], list[str]]:
     """Results (with ``engines``: reference and fast engines per dtype and a window x batch sweep per
-    dtype; with ``cone``: the cone path) and notes.
+    dtype; with ``cone``: the cone path) and notes. The float32 fast and cone rows on CPU are timed
+    once per CPU kernel in ``kernels`` (`cpu.use_own_kernel`), side by side in the same run.
 
     The reference engine scores the first ``reference_bases`` only (it is slow); max|diff| is
     against reference float32 on those bases. Notes give each half dtype's error against fast float32.
@@ -148,11 +155,15 @@ def run_bench(seq: str, reference_bases: int, weights: str | None = None, device
     results: list[Result] = []
     notes: list[str] = []
     baseline, full = None, {}
+    def kernels_for(dtype: str) -> tuple[str, ...]:  # the CPU kernels apply to float32 on the CPU only
+        return kernels if dtype == "float32" and device == "cpu" else ("auto",)
+
     for dtype in dtypes if engines else ():
-        for engine in ("reference", "fast"):
+        runs = [("reference", "auto")] + [("fast", kernel) for kernel in kernels_for(dtype)]
+        for engine, kernel in runs:
             n = reference_bases if engine == "reference" else len(seq) - context
             result, scores = time_engine(engine, dtype, seq[: n + context], weights, device,
-                                         1 if engine == "reference" else repeats)
+                                         1 if engine == "reference" else repeats, kernel=kernel)
             baseline = scores if baseline is None else baseline
             m = min(len(baseline), len(scores))
             result.max_diff = float(np.abs(scores[:m] - baseline[:m]).max())
@@ -170,31 +181,38 @@ def run_bench(seq: str, reference_bases: int, weights: str | None = None, device
             results.append(result)
     if cone:
         for dtype in dtypes:
-            results.append(time_cone(dtype, seq, weights, device, repeats))
+            results += [time_cone(dtype, seq, weights, device, repeats, kernel=k) for k in kernels_for(dtype)]
     return results, notes
 
 
 def format_report(results: list[Result], notes: list[str], machine: list[str]) -> str:
     """The benchmark as one table, with the machine (`describe_machine`, taken at the start) above it."""
     reference = next((r.rate for r in results if r.engine == "reference" and r.dtype == "float32"), None)
+    # the fast engine and cone rows on our CPU kernel over the same rows on oneDNN, where both ran
+    rates = {(r.engine, r.dtype): r.rate for r in results}
+    ratios = [f"{name} {rates[(f'{name}/own', 'float32')] / rates[(f'{name}/onednn', 'float32')]:.2f}x"
+              for name in ("fast", "cone") if (f"{name}/own", "float32") in rates
+              and (f"{name}/onednn", "float32") in rates]
     lines = list(machine)
     kernels: dict[str, float] = {}
     for r in results:
         kernels[r.dtype] = max(kernels.get(r.dtype, 0.0), r.kernel_flops)
     lines.append("conv kernel (oneDNN/cuDNN conv2d, channels-last, the network's 32 trunk shapes at each run's batch "
                  "and window): " + ", ".join(f"{dt} {k / 1e9:,.0f} GFLOP/s" for dt, k in kernels.items()))
-    lines.append(f"{'engine':<10}{'dtype':<10}{'window':>8}{'batch':>6}{'bases':>11}{'rate':>16}{'x ref':>7}"
+    lines.append(f"{'engine':<12}{'dtype':<10}{'window':>8}{'batch':>6}{'bases':>11}{'rate':>16}{'x ref':>7}"
                  f"{'GFLOP/s':>9}{'kernel':>8}{'% kernel':>9}{'(cpu)':>6}{'max|diff|':>11}")
     for r in results:
         speedup = f"{r.rate / reference:.1f}" if reference and r.unit == "nt/s" else "-"
         diff = f"{r.max_diff:.2e}" if r.max_diff is not None else "-"
         digits = 0 if r.rate >= 100 else 2
-        lines.append(f"{r.engine:<10}{r.dtype:<10}{r.window:>8,}{r.batch:>6}{r.bases:>11,}{r.rate:>11,.{digits}f} "
+        lines.append(f"{r.engine:<12}{r.dtype:<10}{r.window:>8,}{r.batch:>6}{r.bases:>11,}{r.rate:>11,.{digits}f} "
                      f"{r.unit:<5}{speedup:>6}{r.flops / 1e9:>9,.0f}{r.kernel_flops / 1e9:>8,.0f}{100 * r.share:>8.0f}%"
                      f"{100 * r.cpu_share:>5.0f}%{diff:>11}")
     lines.append("(one strand, 12-network official ensemble; GFLOP/s = executed convolutions and matmuls; kernel ="
                  " conv kernel rate measured just before; (cpu): the same ratio per CPU second; max|diff| against"
                  " reference float32; cone: window = d, batch = SNVs a pass, bases = SNVs)")
+    if ratios:
+        lines.append("float32 on our CPU kernel over oneDNN (same run): " + ", ".join(ratios))
     lines += notes
     lines.append(f"load average (1 min) at end: {load_average():.2f}")
     return "\n".join(lines)

@@ -7,12 +7,15 @@ run, it says how much of the hardware the engine uses.
 
 from __future__ import annotations
 
+import functools
 import os
 import time
+from collections import Counter
 
 import torch
 import torch.nn.functional as F
 
+from ..model import onednn, own_kernel
 from ..model.config import ModelConfig
 from ..model.cpu import ISA_CAPS, bf16_speedup, cpu_model, native_bf16, onednn_bf16
 
@@ -89,3 +92,50 @@ def conv_kernel_rate(dtype: torch.dtype, device: str = "cpu", length: int = 110_
                 best = min(best, time.perf_counter() - start)
                 best_cpu = min(best_cpu, time.process_time() - start_cpu)
     return 2 * macs / best, 2 * macs / best_cpu
+
+
+def own_kernel_table(length: int = 100_000, repeats: int = 5, config: ModelConfig | None = None) -> list[str]:
+    """Our CPU kernel against oneDNN on each trunk shape (ReLU fused in both, float32, the engine's layout,
+    ``length`` output positions, this process's threads), beside the machine's measured fused
+    multiply-add peak: GFLOP/s, % of that peak, and the ratio; MAC-weighted over the network's 32
+    convolutions. Calls of the two alternate, best of ``repeats`` each."""
+    config = config or ModelConfig()
+    if not own_kernel.available():
+        return ["our CPU kernel: not built here (no C compiler at install) or no AVX2 + FMA: oneDNN only"]
+    peak = own_kernel.fma_peak()
+    isa = own_kernel.ISA_NAMES[own_kernel.instruction_set()]
+    lines = [f"FMA peak (measured, {isa}, {torch.get_num_threads()} threads): {peak / 1e9:,.0f} GFLOP/s",
+             f"{'shape':<10}{'layers':>7}{'oneDNN':>9}{'%peak':>7}{'own':>9}{'%peak':>7}{'own/oneDNN':>12}"]
+    counts = Counter(config.block_specs)
+    seconds = {"onednn": 0.0, "own": 0.0}
+    total_flop = 0.0
+    gen = torch.Generator().manual_seed(0)
+    for (size, dilation), blocks in sorted(counts.items()):
+        x = torch.randn(1, 32, 1, length + (size - 1) * dilation, generator=gen)
+        x = x.contiguous(memory_format=torch.channels_last)
+        w = (0.05 * torch.randn(32, 32, 1, size, generator=gen)).contiguous(memory_format=torch.channels_last)
+        bias = torch.zeros(32)
+        calls = {"onednn": functools.partial(onednn.conv, x, w, bias, dilation, post="relu"),
+                 "own": functools.partial(own_kernel.conv, x, own_kernel.pack(w), bias, dilation, relu=True)}
+        best = dict.fromkeys(calls, float("inf"))
+        with torch.inference_mode():
+            for _ in range(repeats + 1):  # the first round creates oneDNN's primitive: not timed
+                for name, call in calls.items():
+                    start = time.perf_counter()
+                    call()
+                    best[name] = min(best[name], time.perf_counter() - start)
+        flop = 2 * 32 * 32 * size * length
+        layers = 2 * blocks  # two convolutions a block
+        total_flop += layers * flop
+        for name in seconds:
+            seconds[name] += layers * best[name]
+        rate = {name: flop / best[name] for name in best}
+        lines.append(_kernel_row(f"k{size} d{dilation}", layers, rate, peak))
+    totals = {name: total_flop / seconds[name] for name in seconds}
+    return lines + [_kernel_row("network", 2 * sum(counts.values()), totals, peak) + "  (MAC-weighted)"]
+
+
+def _kernel_row(label: str, layers: int, rate: dict[str, float], peak: float) -> str:
+    onednn_rate, own_rate = rate["onednn"], rate["own"]
+    return (f"{label:<10}{layers:>7}{onednn_rate / 1e9:>9,.0f}{onednn_rate / peak:>7.0%}{own_rate / 1e9:>9,.0f}"
+            f"{own_rate / peak:>7.0%}{own_rate / onednn_rate:>11.2f}x")

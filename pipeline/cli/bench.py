@@ -21,18 +21,24 @@ DeviceOpt = Annotated[str, Opt(metavar="NAME", help="cpu or cuda")]
 RepeatsOpt = Annotated[int, Opt(metavar="N", min=1, help="timed runs per configuration; the best is reported")]
 DtypesOpt = Annotated[Optional[list[str]], Opt("--dtype", metavar="NAME", help="dtypes to measure (repeatable)",
                                                 show_default="float32, bfloat16 if oneDNN has it, float16 (GPU)")]
+KernelsOpt = Annotated[Optional[list[str]], Opt("--kernel", metavar="NAME",
+                                                 help="float32 CPU kernels to time side by side (repeatable): "
+                                                      "auto, onednn, own",
+                                                 show_default="onednn and own where our kernel is built")]
 FastaOpt = Annotated[Optional[Path], Opt(metavar="FILE", show_default="the chr22 FASTA of --data",
                                          help="FASTA to take real sequence from")]
 RegionOpt = Annotated[str, Opt(metavar="REGION", help="region scored (real sequence of the FASTA)")]
 
 
 def _engine_table(fasta, region, reference_bases, dtype, device, repeats, window, batch, data, weights,
-                  engines: bool, cone: bool) -> str:
+                  engines: bool, cone: bool, kernel: list[str] | None = None) -> str:
     from ..bench.data import bench_data
     from ..bench.engine import format_report, run_bench
-    from ..bench.kernel import describe_machine
+    from ..bench.kernel import describe_machine, own_kernel_table
     from ..genome.fasta import Reference
     from ..genome.regions import parse_region
+    from ..model import own_kernel
+    from ..model.choices import CPU_KERNELS, check_choice
     from ..model.cpu import onednn_bf16
     from ..model.ensemble import resolve_device
 
@@ -42,9 +48,14 @@ def _engine_table(fasta, region, reference_bases, dtype, device, repeats, window
     default = ["float32", "bfloat16"] if device != "cpu" or onednn_bf16() else ["float32"]
     if device != "cpu":
         default.append("float16")
+    on_cpu = str(resolve_device(device)) == "cpu"
+    kernels = [check_choice("kernel", k, CPU_KERNELS) for k in kernel or
+               (("onednn", "own") if on_cpu and own_kernel.available() else ("auto",))]
     machine = describe_machine(str(resolve_device(device)))
+    if on_cpu and engines:  # the kernels themselves, per shape, before the engines that call them
+        machine += own_kernel_table()
     results, notes = run_bench(seq, reference_bases, weights, device, tuple(dtype or default), repeats,
-                               tuple(window or ()), cone, tuple(batch or ()), engines)
+                               tuple(window or ()), cone, tuple(batch or ()), engines, tuple(kernels))
     return format_report(results, notes, machine)
 
 
@@ -62,12 +73,14 @@ def engine(
                                               help="also time the fast engine at these batches, with each "
                                                    "--window (repeatable; GPU)")] = None,
     cone: Annotated[bool, Opt("--cone/--no-cone", help="also the cone rows (as `bench cone`)")] = True,
+    kernel: KernelsOpt = None,
     data: DataOpt = None,
     weights: WeightsNoConfigOpt = None,
 ) -> None:
-    """The conv kernel rate and the engines' nucleotides/s, % of kernel, speed-up and error (one table)."""
+    """The conv kernels per shape (ours and oneDNN's against the FMA peak), then the engines' nucleotides/s,
+    % of kernel, speed-up and error (one table)."""
     typer.echo(_engine_table(fasta, region, reference_bases, dtype, device, repeats, window, batch, data, weights,
-                             engines=True, cone=cone))
+                             engines=True, cone=cone, kernel=kernel))
 
 
 @bench_app.command()
@@ -77,12 +90,13 @@ def cone(
     dtype: DtypesOpt = None,
     device: DeviceOpt = "cpu",
     repeats: RepeatsOpt = 2,
+    kernel: KernelsOpt = None,
     data: DataOpt = None,
     weights: WeightsNoConfigOpt = None,
 ) -> None:
     """Cone-of-influence SNV scoring (the all-SNV store's and `score`'s SNV path): SNVs/s and % of kernel."""
     typer.echo(_engine_table(fasta, region, 0, dtype, device, repeats, None, None, data, weights,
-                             engines=False, cone=True))
+                             engines=False, cone=True, kernel=kernel))
 
 
 @bench_app.command()

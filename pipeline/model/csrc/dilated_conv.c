@@ -7,7 +7,7 @@
  * positions x 32 output channels is held in vector registers; per tap and input channel, the two
  * weight vectors are loaded once and each position's input value is broadcast into one fused
  * multiply-add per output vector. Each output is stored once, with its bias, ReLU or residual add.
- * Work is split by ranges of positions across POSIX threads (the engine's thread count).
+ * Work is handed out in ranges of positions to POSIX threads (the engine's thread count).
  * AVX-512 and AVX2 + FMA versions are compiled here with target attributes and chosen at run time.
  */
 #define PY_SSIZE_T_CLEAN
@@ -128,39 +128,33 @@ static void run_range(const conv_t *a, long item, long lo, long hi) {
 
 typedef struct {
     const conv_t *a;
-    long first, last;  /* units [first, last): unit u is item u / chunks, chunk u % chunks */
-} share_t;
+    long units, next;  /* unit u: item u / chunks, chunk u % chunks; `next` is taken atomically */
+} work_t;
 
-static void *run_share(void *arg) {
-    const share_t *s = arg;
-    const conv_t *a = s->a;
+/* Each thread takes the next unit until none is left: a thread that the OS runs late (a busy core)
+   simply takes fewer, instead of holding up the others at the end. */
+static void *run_units(void *arg) {
+    work_t *work = arg;
+    const conv_t *a = work->a;
     const long chunks = (a->out_len + CHUNK - 1) / CHUNK;
-    for (long u = s->first; u < s->last; u++) {
+    for (long u; (u = __atomic_fetch_add(&work->next, 1, __ATOMIC_RELAXED)) < work->units;) {
         const long item = u / chunks, lo = (u % chunks) * CHUNK;
         run_range(a, item, lo, lo + CHUNK < a->out_len ? lo + CHUNK : a->out_len);
     }
     return NULL;
 }
 
-/* Split the units evenly over `threads`; the caller's thread takes the first share. */
-static int run_parallel(const conv_t *a, int threads) {
-    const long units = a->items * ((a->out_len + CHUNK - 1) / CHUNK);
-    if (threads > units) threads = (int)units;
-    if (threads < 1) threads = 1;
+static void run_parallel(const conv_t *a, int threads) {
+    work_t work = {a, a->items * ((a->out_len + CHUNK - 1) / CHUNK), 0};
+    if (threads > work.units) threads = (int)work.units;
     if (threads > MAX_THREADS) threads = MAX_THREADS;
-    share_t shares[MAX_THREADS];
     pthread_t ids[MAX_THREADS];
-    int started = 0;
-    for (int n = 0; n < threads; n++) {
-        shares[n] = (share_t){a, units * n / threads, units * (n + 1) / threads};
+    int started = 1;
+    for (; started < threads; started++) {
+        if (pthread_create(&ids[started], NULL, run_units, &work) != 0) break;  /* the others do its share */
     }
-    for (int n = 1; n < threads; n++, started++) {
-        if (pthread_create(&ids[n], NULL, run_share, &shares[n]) != 0) break;
-    }
-    run_share(&shares[0]);
-    for (int n = 1; n <= started; n++) pthread_join(ids[n], NULL);
-    for (int n = started + 1; n < threads; n++) run_share(&shares[n]);  /* threads that failed to start */
-    return 0;
+    run_units(&work);
+    for (int n = 1; n < started; n++) pthread_join(ids[n], NULL);
 }
 
 static int best_isa(void) {
