@@ -14,13 +14,15 @@ from collections.abc import Iterable
 from ..store.tile import Interval, Tile
 
 
-def merge_intervals(intervals: Iterable[Interval], gap: int = 0) -> list[Interval]:
-    """Sorted union of intervals; intervals separated by fewer than ``gap`` bases are joined."""
+def merge_intervals(intervals: Iterable[Interval], gap: int = 0, max_len: int | None = None) -> list[Interval]:
+    """Sorted union of intervals; intervals separated by fewer than ``gap`` bases are joined, unless
+    the joined interval would exceed ``max_len`` bases (a single longer interval stays whole)."""
     merged: list[list[int]] = []
     for start, end in sorted(intervals):
         if end <= start:
             continue
-        if merged and start - merged[-1][1] < max(gap, 1):  # touching intervals always join
+        if merged and start - merged[-1][1] < max(gap, 1) and (  # touching intervals join
+                max_len is None or max(end, merged[-1][1]) - merged[-1][0] <= max_len):
             merged[-1][1] = max(merged[-1][1], end)
         else:
             merged.append([start, end])

@@ -26,7 +26,7 @@ _ALT_ONEHOT = one_hot("".join(ALTS))  # (4, 4)
 @dataclass(frozen=True)
 class GeneSites:
     """A gene as the kernel needs it: its row in the gene table, strand, body (0-based) and
-    annotated sites (1-based exon boundaries, see `variants.scorer.annotated_sites`)."""
+    annotated sites (1-based exon boundaries, see `genome.gene_table.annotated_sites`)."""
 
     row: int
     strand: str

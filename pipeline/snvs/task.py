@@ -11,12 +11,11 @@ import numpy as np
 import zarr
 
 from ..genome.encode import count_ambiguous, one_hot
-from ..genome.gene_table import genes_from_attrs
+from ..genome.gene_table import annotated_sites, genes_from_attrs
 from ..model.config import ModelConfig
 from ..precompute.job import Job, cached_reference
 from ..store.tile import Tile
 from ..store.writes import write_values
-from ..variants.scorer import annotated_sites
 from .kernel import GeneSites, snv_kernel
 from .layout import FILLS
 

@@ -178,11 +178,8 @@ def _store_genes(path: str, one_based: bool = True) -> pd.DataFrame:
 
 def _genes_table(columns: dict | None, one_based: bool) -> pd.DataFrame:
     """The store's gene table (0-based half-open), or 1-based inclusive for users."""
-    from ..genome.gene_table import genes_from_attrs
+    from ..genome import gene_table
 
-    genes = genes_from_attrs(columns or {c: [] for c in ("gene_id", "gene_name", "chrom", "start", "end",
-                                                          "strand", "exon_starts", "exon_ends")})
-    if one_based:
-        genes["start"] = genes["start"] + 1
-        genes["exon_starts"] = [starts + 1 for starts in genes["exon_starts"]]
-    return genes
+    genes = gene_table.genes_from_attrs(columns or {c: [] for c in ("gene_id", "gene_name", "chrom", "start", "end",
+                                                                     "strand", "exon_starts", "exon_ends")})
+    return gene_table.one_based(genes) if one_based else genes

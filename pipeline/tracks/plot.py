@@ -18,6 +18,7 @@ import xarray as xr  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 from ..errors import QueryError  # noqa: E402
+from ..genome.gene_table import genes_overlapping  # noqa: E402
 from ..genome.regions import check_strand  # noqa: E402
 from ..outputs import OutputFile
 from .reader import Selection, TrackReader, select  # noqa: E402
@@ -41,8 +42,7 @@ def check_figure_path(out: str | Path) -> Path:
 
 def genes_in_view(store: TrackReader, selection: Selection) -> pd.DataFrame:
     """Genes of the store overlapping the selection (0-based half-open)."""
-    genes = store.genes
-    return genes[(genes.chrom == selection.chrom) & (genes.end > selection.start) & (genes.start < selection.end)]
+    return genes_overlapping(store.genes, selection.chrom, selection.start, selection.end)
 
 
 def default_strands(store: TrackReader, selection: Selection) -> list[str]:

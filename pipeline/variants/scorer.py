@@ -23,14 +23,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import AnnotationError, ContigNotFound, WeightsError
-from ..genome.annotation import GeneFilter, read_genes
+from ..errors import ContigNotFound, WeightsError
+from ..genome.annotation import read_genes
 from ..genome.contigs import match_contig
 from ..genome.encode import one_hot, reverse_complement_onehot
 from ..genome.fasta import Reference
+from ..genome.gene_table import annotated_sites, tagged_genes
 from ..model import Ensemble
 from ..model.config import TISSUES, ModelConfig
 from ..model.spec import ModelSpec
+from ..precompute.tiling import merge_intervals
 from ..snvs.reader import SnvReader
 from . import deltas
 from .records import Record
@@ -91,24 +93,15 @@ class Allele:
 Scores = dict[str, tuple[np.ndarray, np.ndarray]]
 
 
-def _tagged_genes(annotation: str, tags: tuple[str, ...]) -> pd.DataFrame | None:
-    """Every gene with the exons of its ``tags`` transcripts, or None if no exon belongs to one."""
-    try:
-        tagged = read_genes(annotation, GeneFilter(tags=tuple(tags), tags_drop_genes=False))
-    except AnnotationError:
-        return None
-    return tagged if any(len(e) for e in tagged.exon_starts) else None
-
-
 def _masking(annotation: str, tags: tuple[str, ...]) -> tuple[tuple[str, ...], pd.DataFrame | None]:
     """`mask_tags`, with the gene table of those tags (None for every transcript)."""
     if tags:
-        tagged = _tagged_genes(annotation, tags)
+        tagged = tagged_genes(annotation, tags)
         if tagged is not None:
             return tuple(tags), tagged
     if isinstance(tags, DefaultTags):
         for mane in MANE_SELECT:
-            tagged = _tagged_genes(annotation, (mane,))
+            tagged = tagged_genes(annotation, (mane,))
             if tagged is not None:
                 return (mane,), tagged
     return (), None
@@ -152,25 +145,6 @@ def resolve_tags(annotation: str, options: ScoreOptions) -> ScoreOptions:
     """``options`` with the masking tags used (`mask_tags`), said once as `load_genes` says them:
     options to record, or to send to workers, which then load the same genes quietly."""
     return replace(options, tags=load_genes(annotation, options).attrs["mask_tags"])
-
-
-def annotated_sites(gene: pd.Series) -> np.ndarray:
-    """A gene's exon boundaries as 1-based positions (each exon's first and last base), in exon order."""
-    sites = np.empty(2 * len(gene.exon_starts), dtype=np.int64)
-    sites[0::2], sites[1::2] = gene.exon_starts + 1, gene.exon_ends
-    return sites
-
-
-def cluster_spans(spans: list[tuple[int, int]], gap: int, max_len: int) -> list[tuple[int, int]]:
-    """Regions covering ``spans``: spans less than ``gap`` apart share a region of at most
-    ``max_len`` bases (a single longer span gets its own region)."""
-    regions: list[list[int]] = []
-    for start, end in sorted(spans):
-        if regions and start - regions[-1][1] < gap and max(end, regions[-1][1]) - regions[-1][0] <= max_len:
-            regions[-1][1] = max(regions[-1][1], end)
-        else:
-            regions.append([start, end])
-    return [(s, e) for s, e in regions]
 
 
 def _shape_problem(ref: str, alt: str, d: int) -> str | None:
@@ -283,7 +257,7 @@ class VariantScorer:
                 by_strand[(a.chrom, strand)].append(n)
         for (chrom, strand), members in by_strand.items():
             spans = [(alleles[n].pos - 1 - d, alleles[n].pos - 1 + len(alleles[n].ref) + d) for n in members]
-            for start, end in cluster_spans(spans, MODEL.context, MAX_REGION):
+            for start, end in merge_intervals(spans, gap=MODEL.context, max_len=MAX_REGION):
                 inside = [n for n, (lo, hi) in zip(members, spans) if start <= lo and hi <= end]
                 onehot = one_hot(self.reference.fetch(chrom, start - flank, end + flank))
                 scores = self._substitutions(onehot, start, strand, [alleles[n] for n in inside], alt, inside)

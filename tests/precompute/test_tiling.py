@@ -33,3 +33,13 @@ def test_windows_contain_segments_and_respect_gap(spans, context):
         assert any(ws <= s and e <= we for ws, we in wins)
     for (_, e1), (s2, _) in zip(wins, wins[1:]):
         assert s2 - e1 >= max(context, 1)
+
+
+@settings(max_examples=200, deadline=None)
+@given(intervals, st.integers(1, 500), st.integers(1, 2_000))
+def test_a_bounded_merge_holds_each_interval_in_one_no_longer_than_the_bound(spans, gap, max_len):
+    merged = merge_intervals(spans, gap=gap, max_len=max_len)
+    assert all(any(ms <= s and e <= me for ms, me in merged) for s, e in spans)  # each span inside one
+    assert all(e - s <= max_len or (s, e) in spans for s, e in merged)  # only a single span may exceed it
+    assert merged == sorted(merged)
+    assert merge_intervals(spans, gap=gap, max_len=10**9) == merge_intervals(spans, gap=gap)

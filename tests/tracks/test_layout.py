@@ -3,13 +3,10 @@ documented arrays (dims, shapes, shards, fill) and no data chunks."""
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pandas as pd
 import zarr
 
-from pipeline.genome.gene_table import genes_from_attrs, genes_to_attrs
 from pipeline.store.identity import read_identity
 from pipeline.tracks.layout import create_store
 
@@ -19,16 +16,6 @@ def small_genes() -> pd.DataFrame:
                          "end": np.array([300, 900], dtype=np.int64), "strand": ["+", "-"],
                          "gene_id": ["G1", "G2"], "exon_starts": [np.array([10, 200]), np.array([], dtype=np.int64)],
                          "exon_ends": [np.array([50, 300]), np.array([], dtype=np.int64)]})
-
-
-def test_the_gene_table_round_trips_through_json_attributes():
-    genes = small_genes()
-    attrs = json.loads(json.dumps(genes_to_attrs(genes)))  # what a store keeps
-    back = genes_from_attrs(attrs)
-    pd.testing.assert_frame_equal(back.drop(columns=["exon_starts", "exon_ends"]),
-                                  genes.drop(columns=["exon_starts", "exon_ends"]))
-    for column in ("exon_starts", "exon_ends"):
-        assert all(np.array_equal(a, b) for a, b in zip(back[column], genes[column]))
 
 
 def test_an_empty_store_has_the_documented_arrays_and_no_data(tmp_path):
