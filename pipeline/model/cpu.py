@@ -141,55 +141,59 @@ def _best_times(calls: dict, seconds: float) -> dict:
     return best
 
 
-def use_own_kernel(kernel: str, size: int, dilation: int) -> bool:
-    """Whether the float32 CPU engine runs the trunk convolutions of this shape on our kernel
+def use_own_kernel(kernel: str, size: int, dilation: int, dtype: torch.dtype = torch.float32) -> bool:
+    """Whether the CPU engine runs the trunk convolutions of this shape and dtype on our kernel
     (own_kernel.py): ``kernel`` "own" forces it, "onednn" refuses it, "auto" takes it where it measured
-    faster than oneDNN on this machine and thread count (`own_kernel_speedup`), never by flags alone.
+    faster than oneDNN on this machine (`own_kernel_speedup`), never by flags alone.
 
     Raises
     ------
     ConfigError
-        For "own" where the kernel was not built (no C compiler at install) or the CPU lacks AVX2 + FMA.
+        For "own" where the kernel was not built (no C compiler at install) or the CPU lacks its
+        instructions (AVX2 + FMA for float32, AVX512_BF16 for bfloat16).
     """
     check_choice("kernel", kernel, CPU_KERNELS)
     if kernel == "onednn":
         return False
-    if not own_kernel.available():
+    if not own_kernel.available(dtype):
         if kernel == "own":
-            raise ConfigError("kernel own: our CPU kernel is not built here (no C compiler at install time) "
-                              "or this CPU lacks AVX2 + FMA; use --kernel onednn")
+            needs = "AVX512_BF16" if dtype == torch.bfloat16 else "AVX2 + FMA"
+            raise ConfigError(f"kernel own: our CPU kernel is not built here (no C compiler at install time) "
+                              f"or this CPU lacks {needs}; use --kernel onednn")
         return False
-    return kernel == "own" or own_kernel_speedup(size, dilation) > 1.0
+    return kernel == "own" or own_kernel_speedup(size, dilation, dtype) > 1.0
 
 
 @functools.cache
-def own_kernel_speedup(size: int, dilation: int) -> float:
+def own_kernel_speedup(size: int, dilation: int, dtype: torch.dtype = torch.float32) -> float:
     """Our kernel's speed over oneDNN's on one trunk convolution shape, measured once per process (about
     0.1 s) and remembered in the user cache per machine. On one thread, as `measure_bf16_speedup`: the
     ratio is the kernels', undistorted by a busy core (both split work evenly over threads)."""
-    key = f"{machine_key()}:own-conv:{size}:{dilation}"
+    key = f"{machine_key()}:own-conv:{size}:{dilation}:{str(dtype).removeprefix('torch.')}"
     cached = _read_cache().get(key)
     if isinstance(cached, dict) and isinstance(cached.get("speedup"), (int, float)) and cached["speedup"] > 0:
         return float(cached["speedup"])
     with _one_thread():
-        speedup = measure_own_speedup(size, dilation)
+        speedup = measure_own_speedup(size, dilation, dtype)
     _write_cache(key, {"speedup": speedup, "cpu": cpu_model(),
                        "measured": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
     return speedup
 
 
-def measure_own_speedup(size: int, dilation: int, seconds: float = PROBE_SECONDS, length: int = PROBE_LENGTH) -> float:
+def measure_own_speedup(size: int, dilation: int, dtype: torch.dtype = torch.float32, seconds: float = PROBE_SECONDS,
+                        length: int = PROBE_LENGTH) -> float:
     """oneDNN's best time over our kernel's for ReLU(conv + bias) of one shape on ``length`` output
-    positions, float32, the engine's layout, calls of the two interleaved for about ``seconds``."""
+    positions in ``dtype`` (float32 bias), the engine's layout, calls of the two interleaved for about
+    ``seconds``."""
     h, gen = PROBE_CHANNELS, torch.Generator().manual_seed(0)
     rows = torch.channels_last
-    x = torch.randn(1, h, 1, length + (size - 1) * dilation, generator=gen).contiguous(memory_format=rows)
-    w = (0.05 * torch.randn(h, h, 1, size, generator=gen)).contiguous(memory_format=rows)
+    x = torch.randn(1, h, 1, length + (size - 1) * dilation, generator=gen).to(dtype).contiguous(memory_format=rows)
+    w = (0.05 * torch.randn(h, h, 1, size, generator=gen)).to(dtype).contiguous(memory_format=rows)
     bias = torch.zeros(h)
     if onednn.fusion_available():
         reference = functools.partial(onednn.conv, x, w, bias, dilation, post="relu")
     else:
-        reference = lambda: F.conv2d(x, w, bias, dilation=(1, dilation)).relu_()  # noqa: E731
+        reference = lambda: F.conv2d(x, w, bias.to(dtype), dilation=(1, dilation)).relu_()  # noqa: E731
     own = functools.partial(own_kernel.conv, x, own_kernel.pack(w), bias, dilation, relu=True)
     best = _best_times({"onednn": reference, "own": own}, seconds)
     return best["onednn"] / best["own"]

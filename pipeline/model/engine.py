@@ -62,7 +62,7 @@ def _on_onednn(x: torch.Tensor) -> bool:
 
 def _own_rows(x: torch.Tensor, block: dict, key: str) -> torch.Tensor | None:
     """The block's weights packed for our CPU kernel where it runs this convolution (chosen for the
-    block's shape, float32 rows on the CPU), else None."""
+    block's shape and dtype, rows on the CPU), else None."""
     rows = block.get(key)
     return rows if rows is not None and own_kernel.fits(x) else None
 
@@ -91,7 +91,7 @@ def conv_add_(x: torch.Tensor, stream: torch.Tensor, block: dict) -> None:
     """``stream += `` a block's second convolution, in place (``stream`` channels-last, or a view of
     such a tensor cropped along its length): one pass on CPU, and no new tensor."""
     if (rows := _own_rows(x, block, "w2_rows")) is not None and own_kernel.fits(stream):
-        own_kernel.conv(x, rows, block["b2"], block["dilation"], add_into=stream)
+        own_kernel.conv(x, rows, block["b2_float32"], block["dilation"], add_into=stream)
     elif _on_onednn(x):
         onednn.conv_add_(stream, x, block["w2"], block["b2"], block["dilation"])
     else:
@@ -147,11 +147,14 @@ class FastNetwork(nn.Module):
                 params.append(param)
                 entry[key] = param
             entry["dilation"] = block.conv1.dilation[0]
-            # float32 on the CPU: our own kernel where it is faster for this shape (cpu.use_own_kernel)
-            if dtype == torch.float32 and cpu.use_own_kernel(kernel, block.conv1.kernel_size[0], entry["dilation"]):
-                for key in ("w1", "w2"):
-                    entry[f"{key}_rows"] = nn.Parameter(own_kernel.pack(entry[key]), requires_grad=False)
-                    params.append(entry[f"{key}_rows"])
+            # on the CPU, our own kernel where it is faster for this shape and dtype (cpu.use_own_kernel)
+            size = block.conv1.kernel_size[0]
+            if dtype in own_kernel.DTYPES and cpu.use_own_kernel(kernel, size, entry["dilation"], dtype):
+                rows = {"w1_rows": own_kernel.pack(entry["w1"]), "w2_rows": own_kernel.pack(entry["w2"]),
+                        "b2_float32": entry["b2"].float()}  # the kernel adds float32 biases
+                for key, value in rows.items():
+                    entry[key] = nn.Parameter(value, requires_grad=False)
+                    params.append(entry[key])
             # two valid convolutions shorten the block's output by dilation * (kernel - 1) per side
             entry["crop"] = block.conv1.dilation[0] * (block.conv1.kernel_size[0] - 1)
             self.blocks.append(entry)

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from pipeline.genome.encode import one_hot
+from pipeline.model import own_kernel
 from pipeline.model.checkpoints import checkpoint_name, load_network
 from pipeline.model.cpu import onednn_bf16
 from pipeline.model.engine import build_runner
@@ -33,12 +34,16 @@ def encoded(window: dict) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(x)).T[None]
 
 
-@pytest.mark.parametrize("engine", ["reference", "fast"])
+OWN_KERNEL = pytest.mark.skipif(not own_kernel.available(), reason="our CPU kernel is not built here")
+
+
+@pytest.mark.parametrize("engine,kernel", [("reference", "auto"), ("fast", "onednn"),
+                                           pytest.param("fast", "own", marks=OWN_KERNEL)])
 @pytest.mark.parametrize("replicate", [1, 2, 3])
-def test_every_checkpoint_matches_golden(golden, weights_dir, engine, replicate):
+def test_every_checkpoint_matches_golden(golden, weights_dir, engine, kernel, replicate):
     for target in range(8):
         net = load_network(weights_dir, checkpoint_name(replicate, target))
-        runner = build_runner(net, engine, torch.float32)
+        runner = build_runner(net, engine, torch.float32, kernel)
         for name in WINDOWS:
             window = golden[name]
             with torch.inference_mode():
@@ -47,7 +52,7 @@ def test_every_checkpoint_matches_golden(golden, weights_dir, engine, replicate)
                 out = out[:, ::-1]
             expected = window["outputs"][replicate - 1, target]
             diff = np.abs(out - expected).max()
-            assert diff <= TOL, f"{checkpoint_name(replicate, target)} {engine} {name}: {diff}"
+            assert diff <= TOL, f"{checkpoint_name(replicate, target)} {engine} {kernel} {name}: {diff}"
 
 
 @pytest.mark.parametrize("ensemble", ["official", "specialised"])

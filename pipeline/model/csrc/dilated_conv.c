@@ -8,7 +8,8 @@
  * weight vectors are loaded once and each position's input value is broadcast into one fused
  * multiply-add per output vector. Each output is stored once, with its bias, ReLU or residual add.
  * Work is handed out in ranges of positions to POSIX threads (the engine's thread count).
- * AVX-512 and AVX2 + FMA versions are compiled here with target attributes and chosen at run time.
+ * AVX-512 and AVX2 + FMA versions (float32) and an AVX512_BF16 one (bfloat16 in and out, float32
+ * accumulation) are compiled here with target attributes and chosen at run time.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -22,13 +23,14 @@
 #define MAX_THREADS 256
 
 enum { STORE = 0, STORE_RELU = 1, ADD = 2 };
-enum { ISA_NONE = 0, ISA_AVX2 = 1, ISA_AVX512 = 2 };
+enum { ISA_NONE = 0, ISA_AVX2 = 1, ISA_AVX512 = 2, ISA_AVX512_BF16 = 3 };
 
 typedef struct {
-    const float *x, *w, *bias;
-    float *out;
+    const void *x, *w;  /* float32, or bfloat16 (raw 16-bit) where `bf16` */
+    const float *bias;
+    void *out;
     long items, in_len, out_len, x_item, out_item;
-    int k, d, mode, isa;
+    int k, d, mode, isa, bf16;
 } conv_t;
 
 /* ---- AVX-512: 14 positions x 2 vectors of 16 output channels = 28 accumulators ---- */
@@ -41,7 +43,7 @@ T512 void tile512(const conv_t *a, const float *x, float *out, const int P) {
 #pragma GCC unroll 14
     for (int j = 0; j < P; j++) { acc[j][0] = b0; acc[j][1] = b1; }
     for (int t = 0; t < a->k; t++) {
-        const float *xt = x + (long)t * a->d * CH, *wt = a->w + (long)t * CH * CH;
+        const float *xt = x + (long)t * a->d * CH, *wt = (const float *)a->w + (long)t * CH * CH;
         for (int c = 0; c < CH; c++) {
             const __m512 w0 = _mm512_loadu_ps(wt + c * CH), w1 = _mm512_loadu_ps(wt + c * CH + 16);
 #pragma GCC unroll 14
@@ -80,7 +82,7 @@ T256 void tile256(const conv_t *a, const float *x, float *out, const int P, cons
 #pragma GCC unroll 6
     for (int j = 0; j < P; j++) { acc[j][0] = b0; acc[j][1] = b1; }
     for (int t = 0; t < a->k; t++) {
-        const float *xt = x + (long)t * a->d * CH, *wt = a->w + (long)t * CH * CH + 16 * half;
+        const float *xt = x + (long)t * a->d * CH, *wt = (const float *)a->w + (long)t * CH * CH + 16 * half;
         for (int c = 0; c < CH; c++) {
             const __m256 w0 = _mm256_loadu_ps(wt + c * CH), w1 = _mm256_loadu_ps(wt + c * CH + 8);
 #pragma GCC unroll 6
@@ -111,12 +113,68 @@ __attribute__((target("avx2,fma"))) static void tile256_1(const conv_t *a, const
     tile256(a, x, o, 1, 0); tile256(a, x, o, 1, 1);
 }
 
+/* ---- AVX512_BF16: the same tile; per tap and pair of input channels, one dot product of bfloat16
+   pairs per output vector (weights packed (k, 16 pairs, 32 out, 2)), float32 accumulation, one
+   rounding to bfloat16 (nearest even) at the store ---- */
+
+#define TBF16 __attribute__((target("avx512f,avx512bw,avx512bf16"), always_inline)) static inline
+
+TBF16 __m512 load_bf16(const uint16_t *p) {  /* 16 bfloat16 -> float32 (exact) */
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)p)), 16));
+}
+
+TBF16 void tile_bf16(const conv_t *a, const uint16_t *x, uint16_t *out, const int P) {
+    __m512 acc[14][2];
+    const __m512 b0 = _mm512_loadu_ps(a->bias), b1 = _mm512_loadu_ps(a->bias + 16);
+#pragma GCC unroll 14
+    for (int j = 0; j < P; j++) { acc[j][0] = b0; acc[j][1] = b1; }
+    for (int t = 0; t < a->k; t++) {
+        const uint16_t *xt = x + (long)t * a->d * CH, *wt = (const uint16_t *)a->w + (long)t * CH * CH;
+        for (int c = 0; c < CH; c += 2) {
+            const __m512bh w0 = (__m512bh)_mm512_loadu_si512(wt + c * CH), w1 = (__m512bh)_mm512_loadu_si512(wt + c * CH + 32);
+#pragma GCC unroll 14
+            for (int j = 0; j < P; j++) {
+                int32_t pair;
+                __builtin_memcpy(&pair, xt + j * CH + c, sizeof pair);
+                const __m512bh v = (__m512bh)_mm512_set1_epi32(pair);
+                acc[j][0] = _mm512_dpbf16_ps(acc[j][0], v, w0);
+                acc[j][1] = _mm512_dpbf16_ps(acc[j][1], v, w1);
+            }
+        }
+    }
+    const __m512 zero = _mm512_setzero_ps();
+#pragma GCC unroll 14
+    for (int j = 0; j < P; j++) {
+        for (int h = 0; h < 2; h++) {
+            uint16_t *o = out + j * CH + 16 * h;
+            __m512 v = acc[j][h];
+            if (a->mode == STORE_RELU) v = _mm512_max_ps(v, zero);
+            else if (a->mode == ADD) v = _mm512_add_ps(load_bf16(o), v);
+            _mm256_storeu_si256((__m256i *)o, (__m256i)_mm512_cvtneps_pbh(v));
+        }
+    }
+}
+
+#define BF16_TILE(P) __attribute__((target("avx512f,avx512bw,avx512bf16"))) static void tile_bf16_##P( \
+    const conv_t *a, const uint16_t *x, uint16_t *o) { tile_bf16(a, x, o, P); }
+BF16_TILE(14)
+BF16_TILE(4)
+BF16_TILE(1)
+
 /* positions [lo, hi) of one item: full tiles, then the remainder in smaller ones */
 static void run_range(const conv_t *a, long item, long lo, long hi) {
-    const float *x = a->x + item * a->x_item;
-    float *out = a->out + item * a->out_item;
     long p = lo;
-    if (a->isa == ISA_AVX512) {
+    if (a->bf16) {
+        const uint16_t *x = (const uint16_t *)a->x + item * a->x_item;
+        uint16_t *out = (uint16_t *)a->out + item * a->out_item;
+        for (; p + 14 <= hi; p += 14) tile_bf16_14(a, x + p * CH, out + p * CH);
+        for (; p + 4 <= hi; p += 4) tile_bf16_4(a, x + p * CH, out + p * CH);
+        for (; p < hi; p++) tile_bf16_1(a, x + p * CH, out + p * CH);
+        return;
+    }
+    const float *x = (const float *)a->x + item * a->x_item;
+    float *out = (float *)a->out + item * a->out_item;
+    if (a->isa >= ISA_AVX512) {
         for (; p + 14 <= hi; p += 14) tile512_14(a, x + p * CH, out + p * CH);
         for (; p + 4 <= hi; p += 4) tile512_4(a, x + p * CH, out + p * CH);
         for (; p < hi; p++) tile512_1(a, x + p * CH, out + p * CH);
@@ -159,29 +217,32 @@ static void run_parallel(const conv_t *a, int threads) {
 
 static int best_isa(void) {
     __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512bf16"))
+        return ISA_AVX512_BF16;
     if (__builtin_cpu_supports("avx512f")) return ISA_AVX512;
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return ISA_AVX2;
     return ISA_NONE;
 }
 
-/* conv(x, x_item, items, in_len, w, bias, k, d, out, out_item, mode, isa, threads): addresses as integers */
+/* conv(x, x_item, items, in_len, w, bias, k, d, out, out_item, mode, isa, threads, bf16): addresses as integers,
+   strides in elements; bf16: x, w and out are bfloat16 (needs ISA_AVX512_BF16), the bias float32 */
 static PyObject *py_conv(PyObject *self, PyObject *args) {
     unsigned long long x, w, bias, out;
     conv_t a;
     int threads;
-    if (!PyArg_ParseTuple(args, "KlllKKiiKliii", &x, &a.x_item, &a.items, &a.in_len, &w, &bias, &a.k, &a.d,
-                          &out, &a.out_item, &a.mode, &a.isa, &threads))
+    if (!PyArg_ParseTuple(args, "KlllKKiiKliiip", &x, &a.x_item, &a.items, &a.in_len, &w, &bias, &a.k, &a.d,
+                          &out, &a.out_item, &a.mode, &a.isa, &threads, &a.bf16))
         return NULL;
-    a.x = (const float *)(uintptr_t)x;
-    a.w = (const float *)(uintptr_t)w;
+    a.x = (const void *)(uintptr_t)x;
+    a.w = (const void *)(uintptr_t)w;
     a.bias = (const float *)(uintptr_t)bias;
-    a.out = (float *)(uintptr_t)out;
+    a.out = (void *)(uintptr_t)out;
     a.out_len = a.in_len - (long)(a.k - 1) * a.d;
     if (a.k < 1 || a.d < 1 || a.out_len < 0 || a.items < 0 || a.mode < STORE || a.mode > ADD) {
         PyErr_SetString(PyExc_ValueError, "dilated_conv: bad shape or mode");
         return NULL;
     }
-    if (a.isa > best_isa() || a.isa == ISA_NONE) {
+    if (a.isa > best_isa() || a.isa == ISA_NONE || (a.bf16 && a.isa < ISA_AVX512_BF16)) {
         PyErr_SetString(PyExc_ValueError, "dilated_conv: this CPU lacks the requested instruction set");
         return NULL;
     }
@@ -228,7 +289,7 @@ __attribute__((target("avx2,fma"))) static double fma_loop256(long n) {
 
 static void *run_peak(void *arg) {
     peak_t *p = arg;
-    p->sink = p->isa == ISA_AVX512 ? fma_loop512(p->iterations) : fma_loop256(p->iterations);
+    p->sink = p->isa >= ISA_AVX512 ? fma_loop512(p->iterations) : fma_loop256(p->iterations);
     return NULL;
 }
 
@@ -269,7 +330,7 @@ static PyObject *py_best_isa(PyObject *self, PyObject *noargs) { return PyLong_F
 static PyMethodDef methods[] = {
     {"conv", py_conv, METH_VARARGS, "The 32-channel dilated convolution on position-major float32 rows."},
     {"fma_peak", py_fma_peak, METH_VARARGS, "Seconds for threads x iterations x 12 independent vector FMAs."},
-    {"best_isa", py_best_isa, METH_NOARGS, "0: neither, 1: AVX2 + FMA, 2: AVX-512."},
+    {"best_isa", py_best_isa, METH_NOARGS, "0: none, 1: AVX2 + FMA, 2: AVX-512, 3: AVX-512 with AVX512_BF16."},
     {NULL, NULL, 0, NULL},
 };
 
