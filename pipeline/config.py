@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from .errors import ConfigError
-from .model.choices import DTYPE_NAMES, ENGINES, ENSEMBLES, check_choice
+from .model.choices import CPU_KERNELS, DTYPE_NAMES, ENGINES, ENSEMBLES, check_choice
 
 STORE_DTYPES = ("float16", "float32")
 
@@ -46,6 +46,7 @@ class RunConfig:
     cluster: str = "local"
     cluster_options: dict[str, Any] = field(default_factory=dict)
     memory_gb: float = 2.0
+    kernel: str = "auto"  # CPU convolutions: auto (ours per shape where measured faster), onednn, own
     heads: tuple[str, ...] = ()  # fine-tuned head checkpoints: one more store variable per output
 
     def __post_init__(self) -> None:
@@ -53,6 +54,7 @@ class RunConfig:
         check_choice("engine", self.engine, ENGINES)
         check_choice("dtype", self.dtype, DTYPE_NAMES)
         check_choice("store_dtype", self.store_dtype, STORE_DTYPES)
+        check_choice("kernel", self.kernel, CPU_KERNELS)
         if self.tile_size < 1 or self.chunk_size < 1 or self.tile_size % self.chunk_size:
             raise ConfigError(
                 f"tile_size ({self.tile_size}) must be a positive multiple of chunk_size ({self.chunk_size})"

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from ..genome.encode import one_hot, reverse_complement_onehot
-from ..model import load_ensemble
+from ..model import load_ensemble, own_kernel
 from ..model.config import ModelConfig
 from ..model.cost import cone_macs, cone_widest_input, fast_window_macs, scoring_macs, split_windows
 from ..model.ensemble import cone_chunk
@@ -145,8 +145,9 @@ def run_bench(seq: str, reference_bases: int, weights: str | None = None, device
               batches: tuple[int, ...] = (), engines: bool = True,
               kernels: tuple[str, ...] = ("auto",)) -> tuple[list[Result], list[str]]:
     """Results (with ``engines``: reference and fast engines per dtype and a window x batch sweep per
-    dtype; with ``cone``: the cone path) and notes. The float32 fast and cone rows on CPU are timed
-    once per CPU kernel in ``kernels`` (`cpu.use_own_kernel`), side by side in the same run.
+    dtype; with ``cone``: the cone path) and notes. The fast and cone rows on CPU are timed
+    once per CPU kernel in ``kernels`` (`cpu.use_own_kernel`), side by side in the same run (bfloat16
+    rows too where our kernel has AVX512_BF16).
 
     The reference engine scores the first ``reference_bases`` only (it is slow); max|diff| is
     against reference float32 on those bases. Notes give each half dtype's error against fast float32.
@@ -155,8 +156,10 @@ def run_bench(seq: str, reference_bases: int, weights: str | None = None, device
     results: list[Result] = []
     notes: list[str] = []
     baseline, full = None, {}
-    def kernels_for(dtype: str) -> tuple[str, ...]:  # the CPU kernels apply to float32 on the CPU only
-        return kernels if dtype == "float32" and device == "cpu" else ("auto",)
+    def kernels_for(dtype: str) -> tuple[str, ...]:  # our CPU kernel: float32, and bfloat16 with AVX512_BF16
+        if device != "cpu" or dtype not in ("float32", "bfloat16"):
+            return ("auto",)
+        return tuple(k for k in kernels if k != "own" or own_kernel.available(getattr(torch, dtype))) or ("auto",)
 
     for dtype in dtypes if engines else ():
         runs = [("reference", "auto")] + [("fast", kernel) for kernel in kernels_for(dtype)]
@@ -190,9 +193,9 @@ def format_report(results: list[Result], notes: list[str], machine: list[str]) -
     reference = next((r.rate for r in results if r.engine == "reference" and r.dtype == "float32"), None)
     # the fast engine and cone rows on our CPU kernel over the same rows on oneDNN, where both ran
     rates = {(r.engine, r.dtype): r.rate for r in results}
-    ratios = [f"{name} {rates[(f'{name}/own', 'float32')] / rates[(f'{name}/onednn', 'float32')]:.2f}x"
-              for name in ("fast", "cone") if (f"{name}/own", "float32") in rates
-              and (f"{name}/onednn", "float32") in rates]
+    ratios = [f"{name} {dtype} {rates[(f'{name}/own', dtype)] / rates[(f'{name}/onednn', dtype)]:.2f}x"
+              for dtype in ("float32", "bfloat16") for name in ("fast", "cone")
+              if (f"{name}/own", dtype) in rates and (f"{name}/onednn", dtype) in rates]
     lines = list(machine)
     kernels: dict[str, float] = {}
     for r in results:
@@ -212,7 +215,7 @@ def format_report(results: list[Result], notes: list[str], machine: list[str]) -
                  " conv kernel rate measured just before; (cpu): the same ratio per CPU second; max|diff| against"
                  " reference float32; cone: window = d, batch = SNVs a pass, bases = SNVs)")
     if ratios:
-        lines.append("float32 on our CPU kernel over oneDNN (same run): " + ", ".join(ratios))
+        lines.append("our CPU kernel over oneDNN (same run): " + ", ".join(ratios))
     lines += notes
     lines.append(f"load average (1 min) at end: {load_average():.2f}")
     return "\n".join(lines)

@@ -94,17 +94,20 @@ def conv_kernel_rate(dtype: torch.dtype, device: str = "cpu", length: int = 110_
     return 2 * macs / best, 2 * macs / best_cpu
 
 
-def own_kernel_table(length: int = 100_000, repeats: int = 5, config: ModelConfig | None = None) -> list[str]:
-    """Our CPU kernel against oneDNN on each trunk shape (ReLU fused in both, float32, the engine's layout,
-    ``length`` output positions, this process's threads), beside the machine's measured fused
-    multiply-add peak: GFLOP/s, % of that peak, and the ratio; MAC-weighted over the network's 32
-    convolutions. Calls of the two alternate, best of ``repeats`` each."""
+def own_kernel_table(dtype: torch.dtype = torch.float32, length: int = 100_000, repeats: int = 5,
+                     config: ModelConfig | None = None) -> list[str]:
+    """Our CPU kernel against oneDNN on each trunk shape (ReLU fused in both, ``dtype``, the engine's
+    layout, ``length`` output positions, this process's threads), beside the machine's measured float32
+    fused multiply-add peak (bfloat16 dot products have twice its rate): GFLOP/s, % of that peak, and
+    the ratio; MAC-weighted over the network's 32 convolutions. Calls alternate, best of ``repeats``."""
     config = config or ModelConfig()
-    if not own_kernel.available():
-        return ["our CPU kernel: not built here (no C compiler at install) or no AVX2 + FMA: oneDNN only"]
-    peak = own_kernel.fma_peak()
+    name = str(dtype).removeprefix("torch.")
+    if not own_kernel.available(dtype):
+        return [f"our CPU kernel in {name}: not built here (no C compiler at install) or not for this CPU"]
+    peak = own_kernel.fma_peak() * (2 if dtype == torch.bfloat16 else 1)
     isa = own_kernel.ISA_NAMES[own_kernel.instruction_set()]
-    lines = [f"FMA peak (measured, {isa}, {torch.get_num_threads()} threads): {peak / 1e9:,.0f} GFLOP/s",
+    kind = "bfloat16 dot-product peak (2x the FMA peak measured" if dtype == torch.bfloat16 else "FMA peak (measured"
+    lines = [f"{name}: {kind}, {isa}, {torch.get_num_threads()} threads): {peak / 1e9:,.0f} GFLOP/s",
              f"{'shape':<10}{'layers':>7}{'oneDNN':>9}{'%peak':>7}{'own':>9}{'%peak':>7}{'own/oneDNN':>12}"]
     counts = Counter(config.block_specs)
     seconds = {"onednn": 0.0, "own": 0.0}
@@ -112,8 +115,8 @@ def own_kernel_table(length: int = 100_000, repeats: int = 5, config: ModelConfi
     gen = torch.Generator().manual_seed(0)
     for (size, dilation), blocks in sorted(counts.items()):
         x = torch.randn(1, 32, 1, length + (size - 1) * dilation, generator=gen)
-        x = x.contiguous(memory_format=torch.channels_last)
-        w = (0.05 * torch.randn(32, 32, 1, size, generator=gen)).contiguous(memory_format=torch.channels_last)
+        x = x.to(dtype).contiguous(memory_format=torch.channels_last)
+        w = (0.05 * torch.randn(32, 32, 1, size, generator=gen)).to(dtype).contiguous(memory_format=torch.channels_last)
         bias = torch.zeros(32)
         calls = {"onednn": functools.partial(onednn.conv, x, w, bias, dilation, post="relu"),
                  "own": functools.partial(own_kernel.conv, x, own_kernel.pack(w), bias, dilation, relu=True)}

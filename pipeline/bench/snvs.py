@@ -27,7 +27,7 @@ VCF_HEADER = "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINF
 
 
 def bench_saturate(fasta: str, annotation: str, chrom: str, start: int, end: int, weights: str | None,
-                   n_official: int = 3, device: str = "cpu") -> str:
+                   n_official: int = 3, device: str = "cpu", kernel: str = "auto") -> str:
     """Saturate [start, end) (0-based) of ``chrom``; score the same SNVs from a VCF; time the official-style
     path on ``n_official`` of them; check that the store and `score` agree to the last printed digit."""
     reference = Reference(fasta)
@@ -35,7 +35,8 @@ def bench_saturate(fasta: str, annotation: str, chrom: str, start: int, end: int
         tmp = Path(tmp)
         (tmp / "region.bed").write_text(f"{chrom}\t{start}\t{end}\n")
         config = load_config(None, fasta=fasta, annotation=annotation, out=str(tmp / "snvs.zarr"), weights=weights,
-                             cluster="none", tile_size=TILE_SIZE, chunk_size=CHUNK_SIZE, device=device)
+                             cluster="none", tile_size=TILE_SIZE, chunk_size=CHUNK_SIZE, device=device,
+                             kernel=kernel)
         plan = plan_snvs(config, SnvOptions(regions=str(tmp / "region.bed")))
         plan.job.model.with_threads(default_threads(1)).load()  # loaded before timing, as `score`'s is
         started = time.perf_counter()
@@ -52,7 +53,8 @@ def bench_saturate(fasta: str, annotation: str, chrom: str, start: int, end: int
         vcf.write_text(VCF_HEADER + "\n".join(lines) + "\n")
         options = ScoreOptions()
         genes = load_genes(annotation, options)
-        scorer = VariantScorer(load_ensemble("official", weights, device=device), reference, genes, options)
+        scorer = VariantScorer(load_ensemble("official", weights, device=device, kernel=kernel), reference, genes,
+                               options)
         started = time.perf_counter()
         score_variants(vcf, scorer, tmp / "scored.vcf")
         score_rate = len(snvs) / (time.perf_counter() - started)
@@ -64,7 +66,8 @@ def bench_saturate(fasta: str, annotation: str, chrom: str, start: int, end: int
                                                [parse_vcf_line(n, line) for n, line in enumerate(lines[:n_official])],
                                                device)
     gflops = cone_flops(ScoreOptions().distance) * saturate_rate / 1e9
-    return (f"saturate: {len(snvs)} SNVs of {chrom}:{start + 1:,}-{end:,} at {saturate_rate:.2f} SNVs/s; "
+    return (f"saturate (CPU kernel {kernel}): {len(snvs)} SNVs of {chrom}:{start + 1:,}-{end:,} "
+            f"at {saturate_rate:.2f} SNVs/s; "
             f"score on a VCF of the same SNVs {score_rate:.2f} SNVs/s; official-style {official_rate:.3f} SNVs/s "
             f"({n_official} SNVs)\nsaturate / official-style = {saturate_rate / official_rate:.1f}x, "
             f"saturate / score = {saturate_rate / score_rate:.2f}x; store equals score output for {same}/{len(snvs)}; "

@@ -32,6 +32,8 @@ RegionOpt = Annotated[str, Opt(metavar="REGION", help="region scored (real seque
 
 def _engine_table(fasta, region, reference_bases, dtype, device, repeats, window, batch, data, weights,
                   engines: bool, cone: bool, kernel: list[str] | None = None) -> str:
+    import torch
+
     from ..bench.data import bench_data
     from ..bench.engine import format_report, run_bench
     from ..bench.kernel import describe_machine, own_kernel_table
@@ -40,7 +42,7 @@ def _engine_table(fasta, region, reference_bases, dtype, device, repeats, window
     from ..model import own_kernel
     from ..model.choices import CPU_KERNELS, check_choice
     from ..model.cpu import onednn_bf16
-    from ..model.ensemble import resolve_device
+    from ..model.device import resolve_device
 
     parsed = parse_region(region)
     seq = Reference(fasta or bench_data(data).chr22_fasta).fetch(parsed.chrom, parsed.start - 5000,
@@ -53,7 +55,9 @@ def _engine_table(fasta, region, reference_bases, dtype, device, repeats, window
                (("onednn", "own") if on_cpu and own_kernel.available() else ("auto",))]
     machine = describe_machine(str(resolve_device(device)))
     if on_cpu and engines:  # the kernels themselves, per shape, before the engines that call them
-        machine += own_kernel_table()
+        for name in dtype or default:
+            if name in ("float32", "bfloat16"):
+                machine += own_kernel_table(getattr(torch, name))
     results, notes = run_bench(seq, reference_bases, weights, device, tuple(dtype or default), repeats,
                                tuple(window or ()), cone, tuple(batch or ()), engines, tuple(kernels))
     return format_report(results, notes, machine)
@@ -120,6 +124,7 @@ def saturate(
                                          "end; 1 kb around it on GPU, where passes need filling)",
                                          help="region of the BRCA1 data saturated")] = None,
     device: DeviceOpt = "cpu",
+    kernel: Annotated[str, Opt(metavar="NAME", help="CPU convolutions: auto, onednn, own")] = "auto",
     data: DataOpt = None,
     weights: WeightsNoConfigOpt = None,
 ) -> None:
@@ -131,7 +136,8 @@ def saturate(
     _, brca_fasta, brca_gtf = bench_data(data).brca1
     default = "chr17:41,276,116-41,276,145" if device == "cpu" else "chr17:41,275,647-41,276,645"
     parsed = parse_region(region or default)
-    typer.echo(bench_saturate(brca_fasta, brca_gtf, parsed.chrom, parsed.start, parsed.end, weights, device=device))
+    typer.echo(bench_saturate(brca_fasta, brca_gtf, parsed.chrom, parsed.start, parsed.end, weights, device=device,
+                              kernel=kernel))
     typer.echo(bench_lookup(brca_fasta, brca_gtf, weights))
 
 

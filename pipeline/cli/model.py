@@ -6,7 +6,7 @@ import warnings
 from pathlib import Path
 from typing import Annotated, Optional
 
-from . import ConfigOpt, Opt, QuietOpt, WeightsNoConfigOpt, WeightsOpt, _say, app, weights_app
+from . import ConfigOpt, KernelOpt, Opt, QuietOpt, WeightsNoConfigOpt, WeightsOpt, _say, app, weights_app
 
 
 @app.command()
@@ -19,6 +19,7 @@ def predict(
     ensemble: Annotated[str, Opt(metavar="NAME", help="official or specialised")] = "official",
     dtype: Annotated[str, Opt(metavar="NAME", help="float32, bfloat16, float16 (GPU)")] = "float32",
     device: Annotated[str, Opt(metavar="NAME", help="cpu, cuda, cuda:N")] = "cpu",
+    kernel: KernelOpt = None,
     weights: WeightsNoConfigOpt = None,
     quiet: QuietOpt = False,
     head: Annotated[Optional[Path], Opt(metavar="FILE", show_default="none",
@@ -37,7 +38,7 @@ def predict(
     check_strand(strand)
     output = OutputFile(out or "-", "--out")
     reference = Reference(fasta)
-    ens = ModelSpec.resolve(weights, ensemble=ensemble, dtype=dtype, device=device).load()
+    ens = ModelSpec.resolve(weights, ensemble=ensemble, dtype=dtype, device=device, kernel=kernel or "auto").load()
     with CountProgress("bases", enabled=not quiet) as progress:
         table = predict_region(ens, reference, parsed, strand, load_head(head, ens) if head else None,
                                on_total=progress.total, on_bases=progress.advance)

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from . import ConfigOpt, MaskTagsOpt, Opt, QuietOpt, SkipMalformedOpt, WeightsOpt, _say, app
+from . import ConfigOpt, KernelOpt, MaskTagsOpt, Opt, QuietOpt, SkipMalformedOpt, WeightsOpt, _say, app
 from .tracks import CacheOpt
 
 
@@ -32,6 +32,7 @@ def saturate(
     dtype: Annotated[Optional[str], Opt(metavar="NAME", show_default="float32",
                                         help="compute dtype: float32 (equal to `score`), bfloat16")] = None,
     device: Annotated[Optional[str], Opt(metavar="NAME", show_default="cpu", help="cpu or cuda")] = None,
+    kernel: KernelOpt = None,
     workers: Annotated[Optional[int], Opt(metavar="N", show_default="1", help="Dask workers")] = None,
     cluster: Annotated[Optional[str], Opt(metavar="NAME", show_default="local",
                                           help="local, cuda, slurm, none or tcp://HOST:PORT")] = None,
@@ -51,7 +52,7 @@ def saturate(
     tile_size = TILE_SIZE if tile_size is None else tile_size
     cfg = load_config(config, fasta=fasta, annotation=annotation, out=out, chroms=tuple(chrom or ()),
                       tile_size=tile_size, chunk_size=min(CHUNK_SIZE, tile_size), dtype=dtype, device=device,
-                      workers=workers, cluster=cluster, weights=weights)
+                      kernel=kernel, workers=workers, cluster=cluster, weights=weights)
     options = SnvOptions(regions, distance, mask, per_tissue, tuple(tags) if tags else SnvOptions.tags)
     plan = plan_snvs(cfg, options)
     if init_only:

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from . import MaskTagsOpt, Opt, QuietOpt, SkipMalformedOpt, WeightsNoConfigOpt, _say, app
+from . import KernelOpt, MaskTagsOpt, Opt, QuietOpt, SkipMalformedOpt, WeightsNoConfigOpt, _say, app
 
 
 @app.command()
@@ -35,6 +35,7 @@ def score(
                                             help="answer SNVs from this all-SNV store (made by `saturate`)")] = None,
     dtype: Annotated[str, Opt(help="float32, bfloat16, float16 (GPU)")] = "float32",
     device: Annotated[str, Opt(help="cpu or cuda")] = "cpu",
+    kernel: KernelOpt = None,
     cluster: Annotated[str, Opt(help="none (this process), local, slurm or tcp://HOST:PORT")] = "none",
     workers: Annotated[int, Opt(help="Dask workers (with --cluster)")] = 1,
     batch: Annotated[int, Opt(help="records per task; nearby variants in a task share reference passes")] = 256,
@@ -60,7 +61,7 @@ def score(
     options = ScoreOptions(distance=distance, mask=not no_mask, score_cutoff=score_cutoff, score_exons=score_exons,
                            tags=tuple(tags) if tags else ScoreOptions.tags, column_ids=column_ids)
     try:
-        model = ModelSpec.resolve(weights, dtype=dtype, device=device)
+        model = ModelSpec.resolve(weights, dtype=dtype, device=device, kernel=kernel or "auto")
     except WeightsError:
         if snv_store is None:
             raise

@@ -32,7 +32,7 @@ def model_spec(config: RunConfig) -> ModelSpec:
     """The run's ensemble, with weights resolved in the documented order (flag, environment, config file)."""
     return ModelSpec.resolve(config.weights_flag, config.weights, ensemble=config.ensemble, engine=config.engine,
                              dtype=config.dtype, device=config.device, memory_gb=config.memory_gb,
-                             threads=config.threads_per_worker)
+                             threads=config.threads_per_worker, kernel=config.kernel)
 
 
 def input_identity(config: RunConfig, reference: Reference, model: ModelSpec) -> dict[str, Any]:
