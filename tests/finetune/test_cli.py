@@ -9,8 +9,8 @@ import pytest
 
 from pipeline.model.head import SITE_CLASSES, TokenHead, save_head
 
+from ..cli.test_bad_input import cli, expect_error
 from ..conftest import WEIGHTS
-from ..test_bad_input import cli, expect_error
 from .test_labels import _write_bigwig
 from .test_train import CHR22, GENES
 

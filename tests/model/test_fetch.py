@@ -77,7 +77,7 @@ def test_fetch_from_a_local_copy(weights_dir, tmp_path):
 def test_cli_fetch_and_verify_use_the_user_directory(weights_dir, tmp_path, monkeypatch, capsys):
     from pipeline.model.checkpoints import user_weights_dir
 
-    from ..test_bad_input import cli
+    from ..cli.test_bad_input import cli
 
     monkeypatch.delenv("PANGOLIN_WEIGHTS", raising=False)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))

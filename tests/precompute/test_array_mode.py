@@ -8,8 +8,8 @@ import zarr
 from pipeline.precompute.driver import run_part
 from pipeline.tracks.plan import init_tracks as init
 
+from ..cli.test_bad_input import cli
 from ..conftest import two_gene_config
-from ..test_bad_input import cli
 
 
 def test_parts_cover_all_tiles_and_equal_a_normal_run(tmp_path, small_store, monkeypatch, capsys):

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from ..cli.test_bad_input import cli
 from ..conftest import WEIGHTS
-from ..test_bad_input import cli
 from .test_golden_cli import CASES, CLI, data_lines, info_field, normalise
 
 

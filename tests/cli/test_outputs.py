@@ -18,7 +18,7 @@ import pytest
 from pipeline.errors import OutputClosed, OutputError
 from pipeline.outputs import VCF_SUFFIXES, OutputFile
 
-from .conftest import DATA, WEIGHTS, run_cli
+from ..conftest import DATA, WEIGHTS, run_cli
 
 BRCA = DATA / "grch37-brca1"
 HEADER = "##fileformat=VCFv4.2\n##contig=<ID=chr1,length=1000>\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"

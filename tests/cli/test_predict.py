@@ -12,7 +12,7 @@ from pipeline.genome.fasta import Reference
 from pipeline.genome.regions import parse_region
 from pipeline.predict import predict_region
 
-from .conftest import DATA
+from ..conftest import DATA
 from .test_bad_input import cli
 
 CHR22 = DATA / "grch38-chr22" / "chr22.fa.gz"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import DATA, REPO, WEIGHTS, run_cli
+from ..conftest import DATA, REPO, WEIGHTS, run_cli
 
 CHR22 = DATA / "grch38-chr22" / "chr22.fa.gz"
 GTF = REPO / "tests" / "data" / "two_genes.gtf"

@@ -17,7 +17,7 @@ from pipeline.tracks.plot import plot_region
 from pipeline.tracks.query import sites, to_table
 from pipeline.tracks.reader import TrackReader
 
-from .conftest import run_cli, two_gene_config
+from ..conftest import run_cli, two_gene_config
 
 PLUS_GENE = (32048500, 32051500)  # PLUS1, 0-based half-open
 
