@@ -17,7 +17,7 @@ from typing import Any
 
 from ..config import RunConfig
 from ..errors import Interrupted, StoreError
-from ..model.ensemble import check_compute
+from ..model.device import check_compute
 from ..model.spec import default_threads
 from ..store.consolidated import consolidate
 from ..store.identity import StoreIdentity, read_identity
