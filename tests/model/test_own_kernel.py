@@ -45,10 +45,16 @@ def threads(request):
     torch.set_num_threads(before)
 
 
-@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+# every kernel version this CPU runs: (dtype, instruction set), AVX2 + FMA too on an AVX-512 machine
+VERSIONS = [(torch.float32, isa) for isa in (own_kernel.AVX2, own_kernel.AVX512) if isa <= own_kernel.instruction_set()]
+VERSIONS += [(torch.bfloat16, own_kernel.AVX512_BF16)] if torch.bfloat16 in DTYPES else []
+
+
+@pytest.mark.parametrize("dtype,isa", VERSIONS, ids=lambda v: own_kernel.ISA_NAMES.get(v, str(v)))
 @pytest.mark.parametrize("size,dilation", SHAPES)
-@pytest.mark.parametrize("out_len", [1, 13, 14, 15, 463, 1001])  # below, at and past a 14-position tile
-def test_every_shape_and_mode(size, dilation, out_len, dtype, threads):
+@pytest.mark.parametrize("out_len", [1, 13, 14, 15, 463, 1001])  # below, at and past a tile (14 or 6 positions)
+def test_every_shape_and_mode(size, dilation, out_len, dtype, isa, threads, monkeypatch):
+    monkeypatch.setattr(own_kernel, "instruction_set", lambda: isa)
     gen = torch.Generator().manual_seed(size * 100 + dilation + out_len)
     x = _rows(2, 32, out_len + (size - 1) * dilation, gen).to(dtype)
     w = (0.1 * torch.randn(32, 32, 1, size, generator=gen)).to(dtype)
