@@ -14,7 +14,7 @@ from .genome.encode import count_ambiguous, one_hot
 from .genome.fasta import Reference
 from .genome.regions import Region, clip_to_contig
 from .model import Ensemble
-from .model.head import FinetunedHead
+from .model.head import FinetunedHead, postprocess
 
 
 def predict_region(ensemble: Ensemble, reference: Reference, region: Region, strand: str,
@@ -41,7 +41,7 @@ def predict_region(ensemble: Ensemble, reference: Reference, region: Region, str
         on_total(region.end - region.start)
     onehot = one_hot(seq)
     scores = ensemble.score_onehot(onehot, strand, on_bases)  # progress per engine pass
-    table = pd.DataFrame(scores, columns=ensemble.channels)
+    table = pd.DataFrame(postprocess(scores, ensemble.channels))
     if head is not None:
         table[head.columns] = head.score_onehot(onehot, strand)
     table.insert(0, "strand", strand)

@@ -19,8 +19,9 @@ from ..genome.digest import sha256_file
 from ..genome.fasta import Reference
 from ..genome.genes import genes_on_reference
 from ..model.checkpoints import resolve_weights
-from ..model.ensemble import Ensemble, load_ensemble
+from ..model.ensemble import Ensemble
 from ..model.head import SITE_CLASSES, TokenHead, save_head
+from ..model.spec import ModelSpec
 from .backbone import features_split, fit_backbone
 from .features import Segment, extract_features, gene_segments
 from .labels import TargetSpec, check_usage, parse_targets, site_labels, splice_sites, usage_targets
@@ -161,7 +162,7 @@ def finetune(spec: FinetuneSpec, say: Callable[[str], None] = lambda _: None) ->
     gene_sets = dict(zip(("training", "validation"), split_genes(spec)))
     segments = {name: gene_segments(g.genes, g.reference.lengths) for name, g in gene_sets.items()}
     labels = {name: split_labels(gene_sets[name].genes, segments[name], spec.task, targets, name) for name in gene_sets}
-    ensemble = load_ensemble(spec.ensemble, spec.weights, dtype=spec.dtype, device=spec.device)
+    ensemble = ModelSpec.resolve(spec.weights, ensemble=spec.ensemble, dtype=spec.dtype, device=spec.device).load()
     splits = {}
     for name, gene_set in gene_sets.items():
         say(f"{name}: {len(gene_set.genes)} genes, {len(labels[name]):,} bases")

@@ -40,6 +40,11 @@ ISA_CAPS = ("ONEDNN_MAX_CPU_ISA", "ATEN_CPU_CAPABILITY")
 PROBE_CHANNELS, PROBE_KERNEL, PROBE_DILATION, PROBE_LENGTH = 32, 11, 1, 4096
 PROBE_SECONDS = 0.1  # of interleaved float32 / bfloat16 pairs; a few calls at least whatever it takes
 PROBE_MIN_PAIRS = 3
+# "auto" takes our kernel only where the one-thread probe finds it this much faster than oneDNN: in the
+# engine, torch's OpenMP threads spin on the cores for some milliseconds after each oneDNN call and
+# slow our kernel's threads that run next (measured on 2 cores: ours 1.05-1.17x oneDNN alone on one
+# thread, 0.93x inside the engine on two; 1.02-1.06x with OMP_WAIT_POLICY=PASSIVE)
+OWN_KERNEL_MARGIN = 1.15
 CACHE_FORMAT = 1  # bump when the probe changes: older measurements are then ignored
 # the caps as oneDNN reads them: once, at its first use in the process (a later change has no effect)
 _CAPS_AT_START = {name: os.environ.get(name, "") for name in ISA_CAPS}
@@ -144,7 +149,7 @@ def _best_times(calls: dict, seconds: float) -> dict:
 def use_own_kernel(kernel: str, size: int, dilation: int, dtype: torch.dtype = torch.float32) -> bool:
     """Whether the CPU engine runs the trunk convolutions of this shape and dtype on our kernel
     (own_kernel.py): ``kernel`` "own" forces it, "onednn" refuses it, "auto" takes it where it measured
-    faster than oneDNN on this machine (`own_kernel_speedup`), never by flags alone.
+    `OWN_KERNEL_MARGIN` times oneDNN's speed on this machine (`own_kernel_speedup`), never by flags alone.
 
     Raises
     ------
@@ -161,7 +166,7 @@ def use_own_kernel(kernel: str, size: int, dilation: int, dtype: torch.dtype = t
             raise ConfigError(f"kernel own: our CPU kernel is not built here (no C compiler at install time) "
                               f"or this CPU lacks {needs}; use --kernel onednn")
         return False
-    return kernel == "own" or own_kernel_speedup(size, dilation, dtype) > 1.0
+    return kernel == "own" or own_kernel_speedup(size, dilation, dtype) >= OWN_KERNEL_MARGIN
 
 
 @functools.cache
