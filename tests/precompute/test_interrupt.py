@@ -70,8 +70,12 @@ def test_cli_prints_one_aborted_line(tmp_path, monkeypatch, capsys):
 def test_local_workers_start_ignoring_ctrl_c():
     """Worker processes would each print a KeyboardInterrupt traceback on the terminal's Ctrl-C."""
     probe = [sys.executable, "-c", "import signal; print(signal.getsignal(signal.SIGINT) is signal.SIG_IGN)"]
-    before = signal.getsignal(signal.SIGINT)
-    with workers_ignore_ctrl_c():
-        assert subprocess.run(probe, capture_output=True, text=True, check=True).stdout.strip() == "True"
-    assert signal.getsignal(signal.SIGINT) is before
-    assert subprocess.run(probe, capture_output=True, text=True, check=True).stdout.strip() == "False"
+    # from Python's own handler: a shell starts background jobs (`pytest &`) with SIGINT ignored
+    outer = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with workers_ignore_ctrl_c():
+            assert subprocess.run(probe, capture_output=True, text=True, check=True).stdout.strip() == "True"
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        assert subprocess.run(probe, capture_output=True, text=True, check=True).stdout.strip() == "False"
+    finally:
+        signal.signal(signal.SIGINT, outer)
