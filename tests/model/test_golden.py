@@ -37,8 +37,12 @@ def encoded(window: dict) -> torch.Tensor:
 OWN_KERNEL = pytest.mark.skipif(not own_kernel.available(), reason="our CPU kernel is not built here")
 
 
-@pytest.mark.parametrize("engine,kernel", [("reference", "auto"), ("fast", "onednn"),
-                                           pytest.param("fast", "own", marks=OWN_KERNEL)])
+# the reference engine (the official module itself, slow) in `make test`; the fast engine in test-fast too
+REFERENCE = pytest.param("reference", marks=pytest.mark.slow)
+
+
+@pytest.mark.parametrize("engine,kernel", [pytest.param("reference", "auto", marks=pytest.mark.slow),
+                                           ("fast", "onednn"), pytest.param("fast", "own", marks=OWN_KERNEL)])
 @pytest.mark.parametrize("replicate", [1, 2, 3])
 def test_every_checkpoint_matches_golden(golden, weights_dir, engine, kernel, replicate):
     for target in range(8):
@@ -56,7 +60,7 @@ def test_every_checkpoint_matches_golden(golden, weights_dir, engine, kernel, re
 
 
 @pytest.mark.parametrize("ensemble", ["official", "specialised"])
-@pytest.mark.parametrize("engine", ["reference", "fast"])
+@pytest.mark.parametrize("engine", [REFERENCE, "fast"])
 def test_ensembles_match_golden(golden, get_ensemble, ensemble, engine):
     ens = get_ensemble(ensemble, engine)
     for name in WINDOWS:

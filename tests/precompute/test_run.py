@@ -62,6 +62,7 @@ def test_outside_genes_is_nan_and_strands_separate(inline_store):
     assert int(ds.position[32048500]) == 32048501  # 1-based coordinate, lazily indexed
 
 
+@pytest.mark.slow  # a local Dask cluster; the inline path is tested beside it in test-fast
 def test_distributed_equals_inline_and_float16_default(inline_store, tmp_path):
     cfg = config(tmp_path, store_dtype="float32", cluster="local", workers=1)
     run(cfg)

@@ -48,7 +48,9 @@ def data_lines(path) -> list[str]:
         return [line for line in handle if not line.startswith("#")]
 
 
-@pytest.mark.parametrize("name", list(CASES))
+# the chr22 development set (the longest case) runs in `make test`; `make test-fast` keeps the others
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n.startswith("chr22_dev") else n
+                                  for n in CASES])
 def test_matches_official_output(name, get_ensemble, tmp_path):
     check_against_official(name, get_ensemble(), tmp_path)
 
