@@ -1,12 +1,13 @@
 """Our own CPU kernel for the network's 32 -> 32 channel dilated convolutions (csrc/dilated_conv.c).
 
-oneDNN runs these shapes at about a third of a CPU's fused multiply-add peak; a register-blocked
-kernel written for exactly them (a tile of positions x all 32 output channels in vector registers,
-one broadcast per input value and tap) runs closer to the peak. It takes float32 (AVX-512 or AVX2 +
-FMA) or bfloat16 (AVX512_BF16 dot products) position-major rows, the engine's channels-last
-(batch, 32, 1, L) tensors, and stores each output once with its
-bias, its ReLU or its residual add. It is compiled at install time (setup.py) when a C compiler is
-present; without one the engine runs on oneDNN and says so once.
+A register-blocked kernel written for exactly these shapes (a tile of positions x all 32 output
+channels in vector registers, one broadcast per input value and tap), in float32 (AVX-512 or AVX2 +
+FMA) or bfloat16 (AVX512_BF16 dot products), on position-major rows (the engine's channels-last
+(batch, 32, 1, L) tensors); each output is stored once with its bias, its ReLU or its residual add.
+Whether it beats oneDNN depends on the machine (level on this project's AVX-512 Xeon, measured in
+docs/engine.md), so the engine takes it by measurement (`cpu.use_own_kernel`). It is compiled at
+install time (setup.py) when a C compiler is present; without one the engine runs on oneDNN and
+says so once.
 """
 
 from __future__ import annotations

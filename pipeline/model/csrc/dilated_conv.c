@@ -2,9 +2,10 @@
  *
  * out[i, p, :] = bias + sum_{t < k, c < 32} x[i, p + t * d, c] * w[t, c, :]   (then ReLU, or added to out)
  *
- * x and out are rows of 32 float32 channels, one row per position (the engine's channels-last
- * (batch, 32, 1, L) tensors); w is packed (k, 32 in, 32 out). Register-blocked: a tile of TILE
- * positions x 32 output channels is held in vector registers; per tap and input channel, the two
+ * x and out are rows of 32 channels, one row per position (the engine's channels-last
+ * (batch, 32, 1, L) tensors), float32 or bfloat16; w is packed (k, 32 in, 32 out), in bfloat16
+ * (k, 16 input pairs, 32 out, 2). Register-blocked: a tile of positions x 32 output channels is
+ * held in vector registers; per tap and input channel, the two
  * weight vectors are loaded once and each position's input value is broadcast into one fused
  * multiply-add per output vector. Each output is stored once, with its bias, ReLU or residual add.
  * Work is handed out in ranges of positions to POSIX threads (the engine's thread count).
