@@ -18,7 +18,9 @@ official tools use. ``fast`` computes exactly the same function with less work a
   the residual stream. The stream is one buffer per window that every block crops from both ends
   (a view, no copy), so no residual add, crop copy or new stream tensor is made. On GPU the first
   convolution, bias and ReLU are one cuDNN call;
-- long windows, so the 10,000 bases of context are paid once per window, not once per 5,000.
+- long windows, so the 10,000 bases of context are paid once per window, not once per 5,000;
+- on CPU the trunk convolutions run on oneDNN or, per shape where it measured faster (or forced with
+  ``kernel="own"``), on our own kernel (own_kernel.py), which stores with the same bias, ReLU or add.
 """
 
 from __future__ import annotations
