@@ -136,6 +136,28 @@ async def batch(url: str, answers: dict[str, str], build: str, distance: int, ma
     return {"variants": total, "wrong": wrong, "per_s": total / elapsed, "seconds": elapsed}
 
 
+async def vcf_batch(url: str, answers: dict[str, str], build: str, distance: int, mask: bool, size: int,
+                    rounds: int) -> dict:
+    """The batch endpoint with a VCF in and the annotated VCF out: each record's Pangolin= checked."""
+    texts = (list(answers) * (size // len(answers) + 1))[:size]
+    records = "".join("{}\t{}\t.\t{}\t{}\t.\t.\t.\n".format(*text.split("-")) for text in texts)
+    body = "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n" + records
+    wrong = total = 0
+    async with httpx.AsyncClient(base_url=url, timeout=120) as http:
+        t0 = time.perf_counter()
+        for _ in range(rounds):
+            r = await http.post("/api/v1/score", content=body, headers={"content-type": "text/vcf"},
+                                params={"hg": build, "distance": distance, "mask": int(mask)})
+            r.raise_for_status()
+            lines = [line for line in r.text.splitlines() if not line.startswith("#")]
+            for text, line in zip(texts, lines, strict=True):
+                total += 1
+                info = dict(field.partition("=")[::2] for field in line.split("\t")[7].split(";"))
+                wrong += info.get("Pangolin") != answers[text]
+        elapsed = time.perf_counter() - t0
+    return {"variants": total, "wrong": wrong, "per_s": total / elapsed, "seconds": elapsed}
+
+
 async def computed(url: str, answers: dict[str, str], build: str, distance: int, mask: bool, count: int,
                    clients: int) -> dict:
     """SNVs of the store computed by the model (source=model), checked against the store's answer;
@@ -216,6 +238,9 @@ def main(argv: list[str] | None = None) -> None:
         r = asyncio.run(batch(url, answers, build, distance, mask, args.batch, 3))
         print(f"| stored POST /api/v1/score, {args.batch} variants x 3 | 3 | {r['variants'] - r['wrong']} | "
               f"{r['wrong']} | 0 | | | {r['per_s']:.0f} variants |")
+        r = asyncio.run(vcf_batch(url, answers, build, distance, mask, args.batch, 3))
+        print(f"| stored POST /api/v1/score, VCF in and out, {args.batch} records x 3 | 3 | "
+              f"{r['variants'] - r['wrong']} | {r['wrong']} | 0 | | | {r['per_s']:.0f} variants |")
         if args.fasta:
             r = asyncio.run(computed(url, answers, build, distance, mask, args.computed, 4))
             print(f"| computed SNV, queue empty / 4 at once | {args.computed} | {r['computed'] - r['wrong']} | "
