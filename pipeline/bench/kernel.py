@@ -7,7 +7,6 @@ run, it says how much of the hardware the engine uses.
 
 from __future__ import annotations
 
-import functools
 import os
 import time
 from collections import Counter
@@ -15,10 +14,10 @@ from collections import Counter
 import torch
 import torch.nn.functional as F
 
-from ..model import onednn, own_kernel
+from ..model import own_kernel
 from ..model.allocator import keep_freed_memory
 from ..model.config import ModelConfig
-from ..model.cpu import ISA_CAPS, bf16_speedup, cpu_model, native_bf16, onednn_bf16
+from ..model.cpu import ISA_CAPS, bf16_speedup, conv_times, cpu_model, native_bf16, onednn_bf16
 
 
 def owned_cores() -> int:
@@ -95,13 +94,13 @@ def conv_kernel_rate(dtype: torch.dtype, device: str = "cpu", length: int = 110_
     return 2 * macs / best, 2 * macs / best_cpu
 
 
-def own_kernel_table(dtype: torch.dtype = torch.float32, length: int = 100_000, repeats: int = 5,
+def own_kernel_table(dtype: torch.dtype = torch.float32, length: int = 100_000, seconds: float = 0.5,
                      config: ModelConfig | None = None) -> list[str]:
     """Our CPU kernel against oneDNN on each trunk shape (ReLU fused in both, ``dtype``, the engine's
     layout, ``length`` output positions, this process's threads), beside the machine's measured float32
     fused multiply-add peak: GFLOP/s, % of that peak, and the ratio; MAC-weighted over the network's 32
-    convolutions. Calls alternate, best of ``repeats``; freed memory is kept, as `load_ensemble` does
-    (else both would pay page faults for each output)."""
+    convolutions. Calls alternate for about ``seconds`` a shape (`cpu.conv_times`); freed memory is
+    kept, as `load_ensemble` does (else both would pay page faults for each output)."""
     config = config or ModelConfig()
     name = str(dtype).removeprefix("torch.")
     if not own_kernel.available(dtype):
@@ -113,31 +112,17 @@ def own_kernel_table(dtype: torch.dtype = torch.float32, length: int = 100_000, 
              f"{peak / 1e9:,.0f} GFLOP/s",
              f"{'shape':<10}{'layers':>7}{'oneDNN':>9}{'%peak':>7}{'own':>9}{'%peak':>7}{'own/oneDNN':>12}"]
     counts = Counter(config.block_specs)
-    seconds = {"onednn": 0.0, "own": 0.0}
+    network = {"onednn": 0.0, "own": 0.0}  # seconds of the network's 32 convolutions
     total_flop = 0.0
-    gen = torch.Generator().manual_seed(0)
     for (size, dilation), blocks in sorted(counts.items()):
-        x = torch.randn(1, 32, 1, length + (size - 1) * dilation, generator=gen)
-        x = x.to(dtype).contiguous(memory_format=torch.channels_last)
-        w = (0.05 * torch.randn(32, 32, 1, size, generator=gen)).to(dtype).contiguous(memory_format=torch.channels_last)
-        bias = torch.zeros(32)
-        calls = {"onednn": functools.partial(onednn.conv, x, w, bias, dilation, post="relu"),
-                 "own": functools.partial(own_kernel.conv, x, own_kernel.pack(w), bias, dilation, relu=True)}
-        best = dict.fromkeys(calls, float("inf"))
-        with torch.inference_mode():
-            for _ in range(repeats + 1):  # the first round creates oneDNN's primitive: not timed
-                for name, call in calls.items():
-                    start = time.perf_counter()
-                    call()
-                    best[name] = min(best[name], time.perf_counter() - start)
+        best = conv_times(size, dilation, dtype, length, seconds)
         flop = 2 * 32 * 32 * size * length
         layers = 2 * blocks  # two convolutions a block
         total_flop += layers * flop
-        for name in seconds:
-            seconds[name] += layers * best[name]
-        rate = {name: flop / best[name] for name in best}
-        lines.append(_kernel_row(f"k{size} d{dilation}", layers, rate, peak))
-    totals = {name: total_flop / seconds[name] for name in seconds}
+        for kernel in network:
+            network[kernel] += layers * best[kernel]
+        lines.append(_kernel_row(f"k{size} d{dilation}", layers, {k: flop / t for k, t in best.items()}, peak))
+    totals = {kernel: total_flop / t for kernel, t in network.items()}
     return lines + [_kernel_row("network", 2 * sum(counts.values()), totals, peak) + "  (MAC-weighted)"]
 
 

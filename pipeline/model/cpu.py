@@ -18,7 +18,7 @@ import os
 import platform
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -98,14 +98,7 @@ def bf16_speedup() -> float:
     """bfloat16's speed over float32's for the network's convolution on this CPU (> 1: bfloat16 is
     faster), measured once per process (about 0.1 s) and remembered in the user cache per machine
     (CPU model and flags, torch version, ISA caps). Call only where `onednn_bf16` is true."""
-    key = machine_key()
-    cached = _read_cache().get(key)
-    if isinstance(cached, dict) and isinstance(cached.get("speedup"), (int, float)) and cached["speedup"] > 0:
-        return float(cached["speedup"])
-    speedup = measure_bf16_speedup()
-    _write_cache(key, {"speedup": speedup, "cpu": cpu_model(), "torch": torch.__version__,
-                       "measured": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
-    return speedup
+    return _remembered(machine_key(), measure_bf16_speedup)
 
 
 def measure_bf16_speedup(seconds: float = PROBE_SECONDS, length: int = PROBE_LENGTH) -> float:
@@ -173,23 +166,33 @@ def use_own_kernel(kernel: str, size: int, dilation: int, dtype: torch.dtype = t
 def own_kernel_speedup(size: int, dilation: int, dtype: torch.dtype = torch.float32) -> float:
     """Our kernel's speed over oneDNN's on one trunk convolution shape, measured once per process (about
     0.1 s) and remembered in the user cache per machine. On one thread, as `measure_bf16_speedup`: the
-    ratio is the kernels', undistorted by a busy core (both split work evenly over threads)."""
+    ratio is the kernels', undistorted by a busy core."""
     key = f"{machine_key()}:own-conv:{size}:{dilation}:{str(dtype).removeprefix('torch.')}"
+
+    def measure() -> float:
+        with _one_thread():
+            best = conv_times(size, dilation, dtype)
+        return best["onednn"] / best["own"]
+
+    return _remembered(key, measure)
+
+
+def _remembered(key: str, measure: Callable[[], float]) -> float:
+    """A speed ratio from the user cache under ``key``, else ``measure()`` written there."""
     cached = _read_cache().get(key)
     if isinstance(cached, dict) and isinstance(cached.get("speedup"), (int, float)) and cached["speedup"] > 0:
         return float(cached["speedup"])
-    with _one_thread():
-        speedup = measure_own_speedup(size, dilation, dtype)
-    _write_cache(key, {"speedup": speedup, "cpu": cpu_model(),
+    speedup = measure()
+    _write_cache(key, {"speedup": speedup, "cpu": cpu_model(), "torch": torch.__version__,
                        "measured": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
     return speedup
 
 
-def measure_own_speedup(size: int, dilation: int, dtype: torch.dtype = torch.float32, seconds: float = PROBE_SECONDS,
-                        length: int = PROBE_LENGTH) -> float:
-    """oneDNN's best time over our kernel's for ReLU(conv + bias) of one shape on ``length`` output
-    positions in ``dtype`` (float32 bias), the engine's layout, calls of the two interleaved for about
-    ``seconds``."""
+def conv_times(size: int, dilation: int, dtype: torch.dtype = torch.float32, length: int = PROBE_LENGTH,
+               seconds: float = PROBE_SECONDS) -> dict[str, float]:
+    """Best seconds of ReLU(conv + bias) of one trunk shape on ``length`` output positions in ``dtype``
+    (float32 bias), the engine's layout, on oneDNN (``"onednn"``) and on our kernel (``"own"``), calls of
+    the two interleaved for about ``seconds``, on this process's threads."""
     h, gen = PROBE_CHANNELS, torch.Generator().manual_seed(0)
     rows = torch.channels_last
     x = torch.randn(1, h, 1, length + (size - 1) * dilation, generator=gen).to(dtype).contiguous(memory_format=rows)
@@ -200,8 +203,7 @@ def measure_own_speedup(size: int, dilation: int, dtype: torch.dtype = torch.flo
     else:
         reference = lambda: F.conv2d(x, w, bias.to(dtype), dilation=(1, dilation)).relu_()  # noqa: E731
     own = functools.partial(own_kernel.conv, x, own_kernel.pack(w), bias, dilation, relu=True)
-    best = _best_times({"onednn": reference, "own": own}, seconds)
-    return best["onednn"] / best["own"]
+    return _best_times({"onednn": reference, "own": own}, seconds)
 
 
 @contextmanager

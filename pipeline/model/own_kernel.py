@@ -30,11 +30,6 @@ ISA_NAMES = {AVX2: "AVX2 + FMA", AVX512: "AVX-512", AVX512_BF16: "AVX-512 + AVX5
 DTYPES = (torch.float32, torch.bfloat16)
 
 
-def built() -> bool:
-    """Whether the extension was compiled (at install time)."""
-    return _dilated_conv is not None
-
-
 @functools.cache
 def instruction_set() -> int:
     """The kernel version this process runs: the CPU's best (0 none, AVX2, AVX512, AVX512_BF16), capped
