@@ -5,10 +5,11 @@ Every reader turns what the user gave into a `StoreLocation` and asks it for the
 
 URLs go through zarr's `FsspecStore`: ``https://``/``http://`` (any static web server that answers
 range requests; aiohttp), ``s3://`` (s3fs: the usual AWS credentials chain, anonymous when there
-are no credentials, ``AWS_ENDPOINT_URL`` for S3-compatible servers) and ``gs://`` (gcsfs, when
-installed). fsspec rather than obstore: zarr and dask already depend on it, its HTTP filesystem
-speaks to a plain web server (obstore's HTTP store expects WebDAV-style listings for some calls),
-and s3fs/gcsfs come from the same family.
+are no credentials, ``AWS_ENDPOINT_URL`` for S3-compatible servers) and ``gs://`` (gcsfs: Google's
+credentials where this machine has some, see `have_google_credentials`, else anonymous;
+``STORAGE_EMULATOR_HOST`` for an emulator, read anonymously). fsspec rather than obstore: zarr and
+dask already depend on it, its HTTP filesystem speaks to a plain web server (obstore's HTTP store
+expects WebDAV-style listings for some calls), and s3fs/gcsfs come from the same family.
 
 Remote reads are wrapped (`RemoteStore`) so that:
 
@@ -16,7 +17,8 @@ Remote reads are wrapped (`RemoteStore`) so that:
   changes them, and the root one (consolidated metadata, read by every opener) is one request;
 - a failed request (connection refused or reset, timeout, 5xx) is retried with exponential backoff
   (``PANGOLIN_RETRIES``, default 4 retries, ``PANGOLIN_TIMEOUT`` seconds per request, default 30),
-  then becomes one `StoreError` naming the URL; 403 and other 4xx are not retried;
+  then becomes one `StoreError` naming the URL; 403 and other 4xx are not retried (gs:// is retried
+  by gcsfs itself, not again here);
 - a shard's index (a suffix read) is read with up to ``PANGOLIN_TAIL`` bytes (default 64 KiB) before it:
   a shard smaller than that comes whole in that one request and its chunks are then served from
   memory, so a lookup in a sparse all-SNV store costs one request per shard touched;
@@ -176,12 +178,19 @@ def forget_remote_stores() -> None:
 
 
 def storage_options(url: str, timeout: float | None = None) -> dict[str, Any]:
-    """fsspec options for ``url``: timeouts (http), credentials or anonymous access (s3)."""
+    """fsspec options for ``url``: timeouts (http, gs), credentials or anonymous access (s3, gs)."""
     timeout = timeout if timeout is not None else float(os.environ.get("PANGOLIN_TIMEOUT", "30"))
     if url.startswith(("http://", "https://")):
         import aiohttp
 
         return {"client_kwargs": {"timeout": aiohttp.ClientTimeout(total=timeout, sock_connect=min(timeout, 10))}}
+    if url.startswith(("gs://", "gcs://")):
+        import aiohttp
+
+        emulated = bool(os.environ.get("STORAGE_EMULATOR_HOST"))  # gcsfs sends every request there
+        # gcsfs passes requests_timeout to each request; its default (None) would mean no time limit
+        return {"token": None if have_google_credentials() and not emulated else "anon",
+                "requests_timeout": aiohttp.ClientTimeout(total=timeout, sock_connect=min(timeout, 10))}
     if url.startswith("s3://"):
         options: dict[str, Any] = {"config_kwargs": {"connect_timeout": min(timeout, 10), "read_timeout": timeout,
                                                      "retries": {"max_attempts": 1}}}
@@ -191,6 +200,45 @@ def storage_options(url: str, timeout: float | None = None) -> dict[str, Any]:
             options["anon"] = True  # a public bucket
         return options
     return {}
+
+
+def have_google_credentials() -> bool:
+    """Whether this machine has Google credentials that need no network to find: a key file named by
+    ``GOOGLE_APPLICATION_CREDENTIALS``, gcloud's application-default login, or a Compute Engine VM
+    (its metadata server serves them). Then gcsfs looks them up itself (token None); elsewhere gs://
+    is read anonymously (public buckets), because gcsfs's lookup would probe the metadata server,
+    which costs seconds of waiting on a machine outside Google Cloud."""
+    if os.environ.get("GOOGLE_APPLICATION_CREDENTIALS"):
+        return True
+    gcloud = Path(os.environ.get("CLOUDSDK_CONFIG") or Path.home() / ".config" / "gcloud")
+    if (gcloud / "application_default_credentials.json").is_file():
+        return True
+    try:  # Compute Engine names itself in the DMI tables, readable without a request
+        return Path("/sys/class/dmi/id/product_name").read_text().startswith("Google")
+    except OSError:
+        return False
+
+
+def filesystem(url: str, asynchronous: bool = False) -> tuple[Any, str]:
+    """The fsspec filesystem of ``url`` (with `storage_options`) and the path in it.
+
+    gs:// takes gcsfs's plain `GCSFileSystem` (the JSON API over HTTP, one request per byte range),
+    not the class gcsfs registers by default, which first asks Google's gRPC storage-control API
+    for each bucket's layout, again for every read where that fails (anonymous access, emulators:
+    a minute of retries each). Zonal (Rapid) buckets need that class: setting
+    ``GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT`` (to anything) leaves the choice to gcsfs.
+
+    Raises ImportError where the scheme's library is missing, ValueError for an unknown scheme.
+    """
+    import fsspec
+
+    options = storage_options(url)
+    if url.startswith(("gs://", "gcs://")) and "GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT" not in os.environ:
+        from gcsfs.core import GCSFileSystem
+
+        fs = GCSFileSystem(asynchronous=asynchronous, **options)
+        return fs, fs._strip_protocol(url)
+    return fsspec.core.url_to_fs(url, asynchronous=asynchronous, **options)
 
 
 def _have_aws_credentials() -> bool:
@@ -209,7 +257,8 @@ def _make_remote_store(url: str) -> Any:
         raise StoreError("reading stores by URL needs fsspec: pip install fsspec aiohttp") from None
     scheme = url.split("://", 1)[0]
     try:
-        inner = FsspecStore.from_url(url, storage_options=storage_options(url), read_only=True)
+        fs, path = filesystem(url, asynchronous=True)
+        inner = FsspecStore(fs, path=path, read_only=True)
     except ImportError as missing:
         extra = {"s3": "s3fs", "gs": "gcsfs"}.get(scheme, "aiohttp")
         raise StoreError(f"reading {scheme}:// URLs needs {extra}: pip install '{extra}' ({missing})") from None
@@ -278,7 +327,8 @@ def _remote_store_class() -> type:
         def __init__(self, store: Any, url: str = "") -> None:
             super().__init__(store)
             self.url = url or getattr(store, "path", "")
-            self.retries = int(os.environ.get("PANGOLIN_RETRIES", "4"))
+            # gcsfs retries each request itself (6 tries, backoff up to 32 s): ours would multiply them
+            self.retries = 0 if self.url.startswith("gs://") else int(os.environ.get("PANGOLIN_RETRIES", "4"))
             self.backoff = float(os.environ.get("PANGOLIN_BACKOFF", "0.25"))
             cache = os.environ.get(CACHE_ENV)
             self.cache_dir = Path(cache) if cache else None

@@ -7,12 +7,13 @@ it would change, every other object is copied and verified, and the root is writ
 therefore sees the old store, no store ("not a Zarr v3 store"), or the whole new one; never half.
 
 Resumable without a state file: an object already at the destination with the same size and MD5
-(the S3 ETag of a single-part upload, else read back) is not copied again. Every object copied is
+(the S3 ETag of a single-part upload, GCS's md5Hash, else read back) is not copied again. Every object copied is
 verified the same way after the upload.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 from collections.abc import Callable
@@ -23,7 +24,7 @@ from typing import Any
 from ..errors import StoreError
 from .consolidated import is_consolidated
 from .identity import read_identity
-from .location import describe_error, is_url, storage_options
+from .location import describe_error, filesystem, is_url
 from .manifest import Manifest
 
 ROOT = "zarr.json"
@@ -112,9 +113,8 @@ def _destination(destination: str) -> tuple[Any, str]:
             raise StoreError(f"cannot publish to {path}: {err.strerror or err}") from None
         return fsspec.filesystem("file"), str(path)
     scheme = text.split("://", 1)[0]
-    options = storage_options(text)
     try:
-        fs, root = fsspec.core.url_to_fs(text, **options)
+        fs, root = filesystem(text)
     except ImportError:
         extra = {"s3": "s3fs", "gs": "gcsfs", "gcs": "gcsfs"}.get(scheme, scheme)
         raise StoreError(f"publishing to {scheme}:// needs {extra}: pip install '{extra}'") from None
@@ -148,6 +148,8 @@ def _matches(fs: Any, target: str, local: Path) -> bool:
     etag = str(info.get("ETag") or info.get("etag") or "").strip('"')
     if etag and "-" not in etag and len(etag) == 32:  # S3 single-part upload: the ETag is the MD5
         return etag == _md5(local)
+    if info.get("md5Hash"):  # GCS: the MD5, base64 (composite objects have none)
+        return base64.b64decode(info["md5Hash"]).hex() == _md5(local)
     try:
         data = fs.cat_file(target)
     except Exception as err:
