@@ -74,6 +74,25 @@ def test_type_a_variant_and_read_the_answer(browser, server, tmp_path):
     _shot(browser, tmp_path, "variant.png")
 
 
+@pytest.mark.parametrize("link", [f"/?q={STORED_SNV}", f"/#variant={STORED_SNV}&hg=37&distance=50&mask=1"],
+                         ids=["query-string", "spliceai-lookup-fragment"])
+def test_a_link_opens_its_answer(browser, server, link):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get("about:blank")  # a fresh load: a fragment-only change would not reload the page
+    browser.get(server + link)
+    WebDriverWait(browser, 90, poll_frequency=0.2).until(
+        lambda b: b.find_elements(By.CSS_SELECTOR, "#scores tbody tr")
+        or "error" in (b.find_element(By.ID, "status").get_attribute("class") or ""))
+    assert browser.find_element(By.ID, "query").get_attribute("value") == STORED_SNV
+    cells = [td.text for td in browser.find_element(By.CSS_SELECTOR, "#scores tbody tr").find_elements(By.TAG_NAME,
+                                                                                                       "td")]
+    assert cells[:5] == ["BRCA1", "+0.48", "-7 bp", "-0.16", "+6 bp"]
+    if "hg=37" in link:
+        assert browser.find_element(By.ID, "hg").get_attribute("value") == "37"
+
+
 def test_a_bad_variant_is_reported_on_the_page(browser, server):
     By = _ask(browser, server, "chr17-41276126-G-A")
     status = browser.find_element(By.ID, "status")

@@ -195,7 +195,19 @@ $("form").addEventListener("submit", (event) => {
   if (query) lookUp(query);
 });
 
-if (location.hash.startsWith("#q=")) {
-  $("query").value = decodeURIComponent(location.hash.slice(3));
-  lookUp($("query").value);
+// A link opens its answer: ?q= or #q= (this page's own links), or SpliceAI-lookup's
+// #variant=...&hg=...&distance=...&mask=0|1; the fragment wins over the query string.
+function linkedQuery() {
+  const params = new URLSearchParams(location.search);
+  for (const [key, value] of new URLSearchParams(location.hash.slice(1))) params.set(key, value);
+  if (["37", "38"].includes(params.get("hg"))) $("hg").value = params.get("hg");
+  if (/^\d{1,5}$/.test(params.get("distance") || "")) $("distance").value = params.get("distance");
+  if (params.has("mask")) $("mask").checked = ["1", "true"].includes(params.get("mask"));
+  return (params.get("q") || params.get("variant") || "").trim();
+}
+
+const linked = linkedQuery();
+if (linked) {
+  $("query").value = linked;
+  lookUp(linked);
 }
