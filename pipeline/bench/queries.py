@@ -38,7 +38,7 @@ GRCH38 = {"chr1": 248_956_422, "chr2": 242_193_529, "chr3": 198_295_559, "chr4":
 TILE, CHUNK = 1 << 20, 1 << 16
 
 
-def _gene_table(rng: np.random.Generator, genes: int, contigs: dict[str, int]) -> pd.DataFrame:
+def synthetic_genes(rng: np.random.Generator, genes: int, contigs: dict[str, int]) -> pd.DataFrame:
     """Random genes: sorted starts on the first contig's scale, spread over ``contigs`` (folded into each)."""
     starts = np.sort(rng.integers(0, next(iter(contigs.values())) - 200_000, genes))
     table = pd.DataFrame({
@@ -61,13 +61,14 @@ def _gene_table(rng: np.random.Generator, genes: int, contigs: dict[str, int]) -
 def empty_store(path: Path, contigs: dict[str, int], genes: int = 2_000, seed: int = 0) -> pd.DataFrame:
     """A store of ``contigs`` with default shards and chunks, metadata only (consolidated, as a finished
     run leaves it); returns its gene table."""
-    table = _gene_table(np.random.default_rng(seed), genes, contigs)
-    _create(path, table, contigs)
+    table = synthetic_genes(np.random.default_rng(seed), genes, contigs)
+    create_synthetic(path, table, contigs)
     consolidate(path)
     return table
 
 
-def _create(path: Path, table: pd.DataFrame, contigs: dict[str, int]) -> None:
+def create_synthetic(path: Path, table: pd.DataFrame, contigs: dict[str, int]) -> None:
+    """An empty track store of ``contigs`` with the default shards and chunks (metadata only)."""
     identity = {"format_version": FORMAT_VERSION, "ensemble": "official", "dtype": "float16",
                 "reference": {"digest": "synthetic", "contigs": contigs},
                 "tiling": {"tile_size": TILE, "chunk_size": CHUNK, "context": 10_000}}
@@ -77,8 +78,8 @@ def _create(path: Path, table: pd.DataFrame, contigs: dict[str, int]) -> None:
 def whole_chromosome_store(path: Path, genes: int = 2_000, seed: int = 0) -> tuple[str, str]:
     """Create the synthetic store; return a 10 kb region and a gene name that lie in written shards."""
     rng = np.random.default_rng(seed)
-    table = _gene_table(rng, genes, {"chr1": CHR1})
-    _create(path, table, {"chr1": CHR1})
+    table = synthetic_genes(rng, genes, {"chr1": CHR1})
+    create_synthetic(path, table, {"chr1": CHR1})
     gene = table.iloc[genes // 2]
     region_start = 100_000_000
     for name in ("p_splice", "usage"):

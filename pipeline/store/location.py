@@ -22,6 +22,8 @@ Remote reads are wrapped (`RemoteStore`) so that:
 - a shard's index (a suffix read) is read with up to ``PANGOLIN_TAIL`` bytes (default 64 KiB) before it:
   a shard smaller than that comes whole in that one request and its chunks are then served from
   memory, so a lookup in a sparse all-SNV store costs one request per shard touched;
+- shard indexes are kept in memory once read (a published shard never changes), so a later query
+  in the same shard asks only for its chunk ranges;
 - a byte range that comes back short (a truncated object) is an error, never a short chunk;
 - with ``PANGOLIN_CACHE=DIR`` (the CLI's ``--cache DIR``) every byte range read is kept on disk and
   a repeated query reads nothing from the network;
@@ -332,11 +334,13 @@ def _remote_store_class() -> type:
             self.backoff = float(os.environ.get("PANGOLIN_BACKOFF", "0.25"))
             cache = os.environ.get(CACHE_ENV)
             self.cache_dir = Path(cache) if cache else None
-            self.counts = {"requests": 0, "bytes": 0, "cache_hits": 0}
+            self.counts = {"requests": 0, "bytes": 0, "cache_hits": 0, "index_hits": 0}
             self._memo: dict[str, bytes | None] = {}
             self.tail = int(os.environ.get("PANGOLIN_TAIL", str(64 * 1024)))
             self._whole: OrderedDict[str, bytes] = OrderedDict()  # small objects that came whole with their index
             self._whole_limit = 256
+            self._indexes: OrderedDict[tuple[str, int], bytes] = OrderedDict()  # shard indexes read so far
+            self._indexes_limit = 16_384  # ~4 MB of 16-chunk indexes
             self._nodes: dict[str, Any] | None = None  # the consolidated metadata, parsed once
 
         def _with_store(self, store: Any) -> RemoteStore:
@@ -373,6 +377,9 @@ def _remote_store_class() -> type:
             whole = None if metadata else self._from_whole(key, byte_range)
             if whole is not None:
                 return prototype.buffer.from_bytes(whole)
+            index = self._remembered_index(key, byte_range)
+            if index is not None:
+                return prototype.buffer.from_bytes(index)
             cached = self._cache_file(key, byte_range) if not metadata else None
             if cached is not None and cached.is_file():
                 self.counts["cache_hits"] += 1
@@ -383,11 +390,26 @@ def _remote_store_class() -> type:
                 data = await self._fetch(key, prototype, byte_range)
             if isinstance(byte_range, SuffixByteRequest) and data is not None:
                 self._check_index(key, data)
+                self._remember_index(key, byte_range, data)
             if metadata:
                 self._memo[key] = data
             elif cached is not None and data is not None:
                 self._write_cache(cached, data)
             return None if data is None else prototype.buffer.from_bytes(data)
+
+        def _remembered_index(self, key: str, byte_range: Any) -> bytes | None:
+            if not isinstance(byte_range, SuffixByteRequest):
+                return None
+            index = self._indexes.get((key, byte_range.suffix))
+            if index is not None:
+                self._indexes.move_to_end((key, byte_range.suffix))
+                self.counts["index_hits"] += 1
+            return index
+
+        def _remember_index(self, key: str, byte_range: Any, index: bytes) -> None:
+            self._indexes[(key, byte_range.suffix)] = index
+            if len(self._indexes) > self._indexes_limit:
+                self._indexes.popitem(last=False)
 
         @staticmethod
         def _write_cache(path: Path | None, data: bytes) -> None:
@@ -510,7 +532,7 @@ def request_counts(where: str | StoreLocation) -> dict[str, int]:
     """Requests, bytes and disk-cache hits so far for a remote store (zeros for a local one)."""
     location = locate(where)
     if location.url is None or location.url not in _STORES:
-        return {"requests": 0, "bytes": 0, "cache_hits": 0}
+        return {"requests": 0, "bytes": 0, "cache_hits": 0, "index_hits": 0}
     return dict(_STORES[location.url].counts)
 
 

@@ -152,6 +152,32 @@ def test_region_query_goal(nginx, wide_shards):
     assert remote_s <= 2 * local_s + 0.5
 
 
+def test_chr1_sized_region_queries_read_few_ranges(nginx, www, tmp_path_factory):
+    """The goal on a store of chr1's length (the benchmark's, python -m pipeline.bench.remote): a 10 kb
+    region reads the metadata once and, per variable, the shard's index and the chunks it spans; the same
+    query again in the process reads only those chunks (metadata and shard indexes are remembered)."""
+    from pipeline.bench.remote import QUERIES, chr1_store, kinds, region
+    from pipeline.tracks.query import to_table
+    from pipeline.tracks.reader import TrackReader
+
+    store = chr1_store(tmp_path_factory.mktemp("chr1") / "chr1.zarr")
+    publish(store, str(www / "chr1.zarr"))
+    url = f"{nginx.url}/chr1.zarr"
+    for name in ("inside one chunk", "across two chunks"):
+        text, first = region(QUERIES[name]), QUERIES[name]
+        chunks = len({(first - 1) // 65_536, (first + 9_998) // 65_536})
+        expected = to_table(TrackReader(store).select(text, "+"))
+        forget_remote_stores()
+        nginx.clear_log()
+        got = to_table(TrackReader(url).select(text, "+"))
+        assert got.equals(expected) and len(got) == 10_000 and not got.isna().all().all()
+        requests, _ = kinds(nginx.requests())
+        assert dict(requests) == {"metadata": 1, "index": 2, "chunk": 2 * chunks}, (name, nginx.requests())
+        nginx.clear_log()
+        assert to_table(TrackReader(url).select(text, "+")).equals(expected)
+        assert dict(kinds(nginx.requests())[0]) == {"chunk": 2 * chunks}, (name, nginx.requests())
+
+
 def test_datatree_of_24_chromosomes_opens_in_one_request(nginx, small_store, www):
     """A whole-genome store's metadata (24 groups): opening its DataTree costs one request."""
     from pipeline.genome.gene_table import genes_from_attrs
