@@ -34,6 +34,8 @@ def serve(
     timeout: Annotated[float, Opt(help="seconds a request may wait for computed answers")] = 30.0,
     max_variants: Annotated[int, Opt(help="variants per batch request")] = 10_000,
     threads: Annotated[int, Opt(help="torch threads computing (the other cores answer from stores)")] = 1,
+    answer_cache: Annotated[int, Opt(help="stored /pangolin/ answers kept encoded in memory, about 1 KB each "
+                                          "(least recently used dropped; 0: none)")] = 10_000,
 ) -> None:
     """Serve stores over HTTP: SpliceAI-lookup's /pangolin/ API, /api/v1 (OpenAPI at /docs), and a page at /."""
     try:
@@ -54,6 +56,8 @@ def serve(
         raise typer.BadParameter("nothing to serve: give stores, or --fasta and --annotation")
     if threads < 1:
         raise typer.BadParameter("must be >= 1", param_hint="--threads")
+    if answer_cache < 0:
+        raise typer.BadParameter("must be >= 0", param_hint="--answer-cache")
     if not 0 < port < 65536:
         raise typer.BadParameter("must be 1 to 65535", param_hint="--port")
     catalog = Catalog([str(p) for p in stores or []])
@@ -75,7 +79,7 @@ def serve(
         _say(f"warning: listening on {host}, beyond this machine: anyone who can reach it can query and load it")
     limits = Limits(max_variants=max_variants)
     try:
-        uvicorn.run(create_app(catalog, compute, limits), host=host, port=port, log_level="warning",
+        uvicorn.run(create_app(catalog, compute, limits, answer_cache), host=host, port=port, log_level="warning",
                     access_log=False)
     finally:
         if compute is not None:

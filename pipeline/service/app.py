@@ -26,6 +26,7 @@ from .answers import Answer, InputProblem, parse
 from .catalog import Catalog
 from .compute import ComputeQueue
 from .resolver import Resolver, Unavailable
+from .stored_lookups import StoredLookups
 from .tracks import read_tracks
 
 
@@ -86,11 +87,16 @@ def _error(status: int, code: str, message: str, headers: dict | None = None, **
     return JSONResponse({"error": message, "code": code, **extra}, status_code=status, headers=headers)
 
 
-def create_app(catalog: Catalog, queue: ComputeQueue | None = None, limits: Limits = Limits()) -> FastAPI:
+def create_app(catalog: Catalog, queue: ComputeQueue | None = None, limits: Limits = Limits(),
+               answer_cache: int = 10_000) -> FastAPI:
+    """The service; ``answer_cache``: stored /pangolin/ answers kept encoded (`StoredLookups`; 0: none)."""
     resolver = Resolver(catalog, queue)
     # no /docs or /redoc: their pages load scripts from a CDN; the schema itself is at /openapi.json
     app = FastAPI(title="pangolin-pipeline serve", version=__version__, docs_url=None, redoc_url=None,
                   description="Pangolin splice scores from precomputed stores, computed when not stored.")
+    # stored GET /pangolin/ lookups, the hot path, are answered in front of FastAPI (same bytes, a fraction
+    # of the CPU); everything else reaches it
+    stored = StoredLookups(app, resolver, answer_cache)
     static = resources.files("pipeline.service") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
 
@@ -230,16 +236,17 @@ def create_app(catalog: Catalog, queue: ComputeQueue | None = None, limits: Limi
                 last = exc
         raise last
 
-    @app.get("/api/v1/health", tags=["v1"], summary="Liveness and the compute queue's state")
+    @app.get("/api/v1/health", tags=["v1"], summary="Liveness, the compute queue's and the answer cache's state")
     async def health() -> dict[str, Any]:
         return {"ok": True, "queue": {"pending": queue.pending, "limit": queue.max_pending, **queue.stats}
-                if queue else None}
+                if queue else None,
+                "answer_cache": {"entries": len(stored.cache), "limit": stored.cache_size, **stored.stats}}
 
     @app.get("/", include_in_schema=False)
     async def page():
         return FileResponse(str(static / "index.html"), media_type="text/html")
 
-    return BodyLimit(app, limits.max_body)
+    return BodyLimit(stored, limits.max_body)
 
 
 class BodyLimit:

@@ -23,3 +23,8 @@ def test_a_path_that_is_no_store(monkeypatch, capsys, tmp_path):
 def test_bad_port(monkeypatch, capsys, tmp_path):
     code, _, err = run_cli(monkeypatch, capsys, "serve", tmp_path, "--port", "70000")
     assert code == 2 and "--port" in err
+
+
+def test_negative_answer_cache(monkeypatch, capsys, tmp_path):
+    code, _, err = run_cli(monkeypatch, capsys, "serve", tmp_path, "--answer-cache", "-1")
+    assert code == 2 and "--answer-cache" in err
