@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from .errors import ConfigError
-from .model.choices import CPU_KERNELS, DTYPE_NAMES, ENGINES, ENSEMBLES, check_choice
+from .model.choices import DTYPE_NAMES, ENGINES, ENSEMBLES, KERNELS, check_choice
 
 STORE_DTYPES = ("float16", "float32")
 
@@ -54,7 +54,7 @@ class RunConfig:
         check_choice("engine", self.engine, ENGINES)
         check_choice("dtype", self.dtype, DTYPE_NAMES)
         check_choice("store_dtype", self.store_dtype, STORE_DTYPES)
-        check_choice("kernel", self.kernel, CPU_KERNELS)
+        check_choice("kernel", self.kernel, KERNELS)
         if self.tile_size < 1 or self.chunk_size < 1 or self.tile_size % self.chunk_size:
             raise ConfigError(
                 f"tile_size ({self.tile_size}) must be a positive multiple of chunk_size ({self.chunk_size})"

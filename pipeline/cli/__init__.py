@@ -42,7 +42,8 @@ WeightsNoConfigOpt = Annotated[Optional[str], Opt("--weights", metavar="DIR",
                                                   show_default="$PANGOLIN_WEIGHTS, else user dir",
                                                   help="weights directory")]
 KernelOpt = Annotated[Optional[str], Opt("--kernel", metavar="NAME", show_default="auto",
-                                         help="CPU convolutions: auto (ours where measured faster), onednn, own")]
+                                         help="convolutions: auto (measured per shape on each device), onednn "
+                                              "or own (CPU), cudnn or triton (CUDA)")]
 QuietOpt = Annotated[bool, Opt("--quiet", "-q", help="no progress display")]
 SkipMalformedOpt = Annotated[bool, Opt("--skip-malformed", help="leave unreadable input lines out (counted in a "
                                        "warning) instead of stopping at the first")]

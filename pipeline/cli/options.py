@@ -49,8 +49,9 @@ def _config_options(
     store_dtype: Annotated[Optional[str], _setting("stored dtype: float16 or float32", "store_dtype", "DTYPE")] = None,
     engine: Annotated[Optional[str], _setting("fast or reference", "engine", "NAME")] = None,
     device: Annotated[Optional[str], _setting("cpu, cuda or cuda:N", "device", "DEVICE", "--device")] = None,
-    kernel: Annotated[Optional[str], _setting("CPU convolutions: auto (ours where measured faster), onednn, own",
-                                              "kernel", "NAME", "--kernel")] = None,
+    kernel: Annotated[Optional[str], _setting("convolutions: auto (measured per shape on each device), onednn or "
+                                              "own (CPU), cudnn or triton (CUDA)", "kernel", "NAME",
+                                              "--kernel")] = None,
     workers: Annotated[Optional[int], _setting("Dask workers", None, "N", default="1")] = None,
     head: Annotated[Optional[list[str]], _setting("fine-tuned head (.pt from `finetune`): its outputs become store "
                                                   "variables (repeatable)", None, "FILE", default="none")] = None,

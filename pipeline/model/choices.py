@@ -1,4 +1,4 @@
-"""The model's named choices (ensembles, engines, compute dtypes, CPU kernels), checked in one place.
+"""The model's named choices (ensembles, engines, compute dtypes, convolution kernels), checked in one place.
 
 Torch-free, so that the config and the command line can validate and show defaults without
 importing torch.
@@ -11,8 +11,12 @@ from ..errors import ConfigError
 ENSEMBLES = ("official", "specialised")
 ENGINES = ("reference", "fast")
 DTYPE_NAMES = ("float32", "bfloat16", "float16")  # compute dtypes of the trunk (float16: GPUs only)
-# the float32 CPU convolutions: chosen per shape by measurement, or forced (model/cpu.py use_own_kernel)
+# The trunk convolutions' kernel. "auto": on each device the one measured faster per shape and dtype (CPU:
+# ours or oneDNN, model/cpu.py use_own_kernel; CUDA: our Triton kernel or cuDNN, model/gpu.py use_triton);
+# the others force one, and each is for one kind of device only (model/device.py check_kernel)
 CPU_KERNELS = ("auto", "onednn", "own")
+GPU_KERNELS = ("auto", "cudnn", "triton")
+KERNELS = ("auto", "onednn", "own", "cudnn", "triton")
 
 
 def check_choice(key: str, value: str, allowed: tuple[str, ...]) -> str:

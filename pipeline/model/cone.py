@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import torch
 
 from .cost import cone_widths
-from .engine import FastNetwork, bn_relu, conv_add_, conv_relu
+from .engine import FastNetwork, activate, conv_add_, conv_relu
 
 
 @dataclass
@@ -73,10 +73,11 @@ def _overlay(ref: Span, own: Span, starts: torch.Tensor, shift: int, width: int,
 
 @dataclass
 class ReferencePass:
-    """What the cone passes read from the reference, per block: its input, ReLU(BatchNorm-1(input))
-    (kept so that a cone pass activates only its own positions: elementwise steps commute with
-    the overlay), and the first convolution's output; and the one-hot input as (L, 4) float32 rows,
-    from which the first skip tap is taken (as the engine takes it)."""
+    """What the cone passes read from the reference, per block: its input, the first convolution's input
+    (`activate`: ReLU(BatchNorm-1(input)), kept so that a cone pass activates only its own positions, as
+    elementwise steps commute with the overlay; on our Triton kernel, which activates as it loads, the
+    block's input itself) and the first convolution's output; and the one-hot input as (L, 4) float32
+    rows, from which the first skip tap is taken (as the engine takes it)."""
 
     inputs: list[Span]
     activated: list[Span]
@@ -92,7 +93,7 @@ def reference_pass(net: FastNetwork, x: torch.Tensor) -> tuple[ReferencePass, to
     inputs, activated, hiddens, start = [Span(conv, 0)], [], [], 0
     for block in net.blocks:
         half = block["crop"] // 2
-        act = bn_relu(conv, block)
+        act = activate(conv, block)
         activated.append(Span(act, start))
         hidden = conv_relu(act, block)
         hiddens.append(Span(hidden, start + half))
@@ -146,7 +147,7 @@ def alternative_pass(net: FastNetwork, reference: ReferencePass, x_alt: torch.Te
         half = block["crop"] // 2
         first, second = widths[b]
         # first convolution (BatchNorm 2 folded in), on relu(bn1(x)); elementwise ops commute with overlay
-        own = Span(bn_relu(alt.values, block), alt.start)
+        own = Span(activate(alt.values, block), alt.start)
         window = _overlay(activated[b], own, starts, -first - half, m + 2 * (first + half))
         hidden = Span(conv_relu(window, block), -first)
         # second convolution added into the residual in place (a dense tensor: into a cropped view of

@@ -1,13 +1,13 @@
-"""What this machine can compute, and how much to give it at once: the device and dtype checks every
-command makes before loading a model, and window and batch sizes from a memory budget."""
+"""What this machine can compute, and how much to give it at once: the device, dtype and kernel checks
+every command makes before loading a model, and window and batch sizes from a memory budget."""
 
 from __future__ import annotations
 
 import torch
 
 from ..errors import ConfigError
-from . import cpu
-from .choices import DTYPE_NAMES, check_choice
+from . import cpu, gpu
+from .choices import CPU_KERNELS, DTYPE_NAMES, GPU_KERNELS, KERNELS, check_choice
 
 REFERENCE_WINDOW = 5_000  # output bases per window in the official tools
 CPU_WINDOW = 100_000  # measured: 20/50/100/200 kb windows ran at 0.78/0.89/1.00/1.03x
@@ -55,3 +55,24 @@ def check_compute(dtype: str, device: str) -> torch.device:
         raise ConfigError("dtype bfloat16: oneDNN has no bfloat16 convolutions on this CPU (they need AVX-512 "
                           "BW/VL/DQ or AVX-NE-CONVERT); use float32")
     return torch_device
+
+
+def check_kernel(kernel: str, device: torch.device) -> tuple[str, str]:
+    """The engine's (CPU kernel, GPU kernel) for a user's ``--kernel`` on ``device``: "auto" measures on
+    each device (`cpu.use_own_kernel`, `gpu.use_triton`); onednn and own are CPU kernels, cudnn and triton
+    GPU kernels, and a name for the other kind of device is a one-line `ConfigError`, never a fallback.
+
+    Raises
+    ------
+    ConfigError
+        For an unknown name, a name for the other kind of device, or triton where it is not installed.
+    """
+    check_choice("kernel", kernel, KERNELS)
+    on_cpu = device.type == "cpu"
+    if on_cpu and kernel not in CPU_KERNELS:
+        raise ConfigError(f"kernel {kernel} is a GPU kernel; on CPU use {', '.join(CPU_KERNELS)}")
+    if not on_cpu and kernel not in GPU_KERNELS:
+        raise ConfigError(f"kernel {kernel} is a CPU kernel; on {device} use {', '.join(GPU_KERNELS)}")
+    if kernel == "triton" and not gpu.triton_available():
+        raise ConfigError(gpu.TRITON_MISSING)
+    return (kernel, "auto") if on_cpu else ("onednn", kernel)

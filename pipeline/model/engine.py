@@ -20,17 +20,24 @@ official tools use. ``fast`` computes exactly the same function with less work a
   convolution, bias and ReLU are one cuDNN call;
 - long windows, so the 10,000 bases of context are paid once per window, not once per 5,000;
 - on CPU the trunk convolutions run on oneDNN or, per shape where it measured faster (or forced with
-  ``kernel="own"``), on our own kernel (own_kernel.py), which stores with the same bias, ReLU or add.
+  ``kernel="own"``), on our own kernel (own_kernel.py), which stores with the same bias, ReLU or add;
+- on CUDA they run on cuDNN or, per shape and dtype where it measured faster on the block's first input
+  (gpu.use_triton; or forced with ``gpu_kernel="triton"``), on our Triton kernel (triton_conv.py), where
+  a block is two launches: BatchNorm-1 + ReLU on load, first convolution, bias and ReLU on store; second
+  convolution with its bias added into the residual stream on store.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import cpu, onednn, own_kernel
-from .choices import ENGINES
+from ..errors import ConfigError
+from . import cpu, gpu, onednn, own_kernel
+from .choices import ENGINES, GPU_KERNELS, check_choice
 from .network import Pangolin
 
 # oneDNN takes float32 biases with half-precision inputs and adds them before the output's single
@@ -69,6 +76,40 @@ def _own_rows(x: torch.Tensor, block: dict, key: str) -> torch.Tensor | None:
     return rows if rows is not None and own_kernel.fits(x) else None
 
 
+def _on_triton(x: torch.Tensor, block: dict) -> bool:
+    """Whether the block's convolutions run on our Triton kernel for ``x``: forced (``"triton"``, on any
+    device: CPU tensors only under Triton's interpreter, for tests), refused (``"cudnn"``), or on CUDA
+    where it measured faster for the block's shape and ``x``'s dtype (``"auto"``, `gpu.use_triton`)."""
+    kernel = block["gpu_kernel"]
+    if kernel == "auto":
+        return x.is_cuda and gpu.use_triton((block["size"], block["dilation"], x.dtype), x.device,
+                                            lambda: _both_ways(x, block))
+    return kernel == "triton"
+
+
+def _both_ways(x: torch.Tensor, block: dict) -> dict[str, Callable[[], None]]:
+    """The block's convolutions on its input ``x`` through cuDNN and through our kernel, each adding into
+    its own scratch copy of the cropped stream: the two calls "auto" times (`gpu.use_triton`)."""
+    crop = block["crop"]
+    cudnn_out, triton_out = (x[..., crop : x.shape[-1] - crop].clone(memory_format=torch.channels_last)
+                             for _ in range(2))
+
+    def cudnn() -> None:
+        cudnn_out.add_(_library_conv(_library_conv_relu(bn_relu(x, block), block), block))
+
+    def triton() -> None:
+        _triton_conv_add_(_triton_conv_relu(x, block), triton_out, block)
+
+    return {"cudnn": cudnn, "triton": triton}
+
+
+def activate(x: torch.Tensor, block: dict) -> torch.Tensor:
+    """A block's input ``x`` as its first convolution (`conv_relu`) takes it: ReLU(BatchNorm-1(x)), or ``x``
+    itself where the block runs on our Triton kernel, which applies them as it loads ``x``. The cone passes
+    lay the variants' own over the reference's (elementwise steps commute with the overlay)."""
+    return x if _on_triton(x, block) else bn_relu(x, block)
+
+
 def bn_relu(x: torch.Tensor, block: dict) -> torch.Tensor:
     """ReLU(BatchNorm-1(x)) of a block, (batch, hidden, 1, L) channels-last: one pass on CPU, two
     elsewhere (scale and shift in one op, rounded once in half precision; ReLU in place)."""
@@ -78,33 +119,68 @@ def bn_relu(x: torch.Tensor, block: dict) -> torch.Tensor:
 
 
 def conv_relu(x: torch.Tensor, block: dict) -> torch.Tensor:
-    """ReLU of a block's first convolution (BatchNorm-2 folded in), valid positions only: one oneDNN
-    or cuDNN call (measured on an H200: 1.2x the whole engine in half precision against two ops)."""
+    """ReLU of a block's first convolution (BatchNorm-2 folded in) of `activate`'s output, valid positions
+    only: one oneDNN, cuDNN or Triton call (cuDNN's: measured on an H200, 1.2x the whole engine in half
+    precision against two ops; Triton's applies BatchNorm-1 + ReLU too)."""
+    if _on_triton(x, block):
+        return _triton_conv_relu(x, block)
     if (rows := _own_rows(x, block, "w1_rows")) is not None:
         return own_kernel.conv(x, rows, block["b1_float32"], block["dilation"], relu=True)
     if _on_onednn(x):
         return onednn.conv(x, block["w1"], block["b1_float32"], block["dilation"], post="relu")
+    return _library_conv_relu(x, block)
+
+
+def _library_conv_relu(x: torch.Tensor, block: dict) -> torch.Tensor:
+    """ReLU of the first convolution of an activated ``x`` through torch: one cuDNN call on CUDA."""
     if x.is_cuda and torch.version.hip is None and torch.backends.cudnn.is_available() and torch.backends.cudnn.enabled:
         return torch.cudnn_convolution_relu(x, block["w1"], block["b1"], (1, 1), (0, 0), (1, block["dilation"]), 1)
     return F.conv2d(x, block["w1"], block["b1"], dilation=(1, block["dilation"])).relu_()
 
 
+def _library_conv(x: torch.Tensor, block: dict) -> torch.Tensor:
+    """The block's second convolution with its bias through torch (cuDNN on CUDA)."""
+    return F.conv2d(x, block["w2"], block["b2"], dilation=(1, block["dilation"]))
+
+
+def _triton_conv_relu(x: torch.Tensor, block: dict) -> torch.Tensor:
+    """ReLU(conv1(ReLU(BatchNorm-1(x))) + bias) in one Triton launch."""
+    return gpu.triton_conv().dilated_conv(x, block["w1"], block["b1"], block["dilation"], in_scale=block["scale1"],
+                                          in_shift=block["shift1"], relu=True)
+
+
+def _triton_conv_add_(x: torch.Tensor, stream: torch.Tensor, block: dict) -> None:
+    """``stream += conv2(x) + bias`` in one Triton launch, stored in place."""
+    gpu.triton_conv().dilated_conv(x, block["w2"], block["b2"], block["dilation"], accumulate_into=stream)
+
+
 def conv_add_(x: torch.Tensor, stream: torch.Tensor, block: dict) -> None:
     """``stream += `` a block's second convolution, in place (``stream`` channels-last, or a view of
-    such a tensor cropped along its length): one pass on CPU, and no new tensor."""
-    if (rows := _own_rows(x, block, "w2_rows")) is not None and own_kernel.fits(stream):
+    such a tensor cropped along its length): one pass on CPU or on our Triton kernel, and no new tensor."""
+    if _on_triton(x, block):
+        _triton_conv_add_(x, stream, block)
+    elif (rows := _own_rows(x, block, "w2_rows")) is not None and own_kernel.fits(stream):
         own_kernel.conv(x, rows, block["b2_float32"], block["dilation"], add_into=stream)
     elif _on_onednn(x):
         onednn.conv_add_(stream, x, block["w2"], block["b2"], block["dilation"])
     else:
-        stream += F.conv2d(x, block["w2"], block["b2"], dilation=(1, block["dilation"]))
+        stream += _library_conv(x, block)
 
 
 class FastNetwork(nn.Module):
-    """The same function as `Pangolin.forward` with valid convolutions and folded BatchNorm."""
+    """The same function as `Pangolin.forward` with valid convolutions and folded BatchNorm.
 
-    def __init__(self, net: Pangolin, dtype: torch.dtype = torch.float32, kernel: str = "auto"):
+    ``kernel`` chooses the CPU's trunk convolutions (auto, onednn, own: `cpu.use_own_kernel`), ``gpu_kernel``
+    CUDA's (auto, cudnn, triton: `_on_triton`); `pipeline.model.device.check_kernel` maps a user's one
+    ``--kernel`` name to the pair for a device.
+    """
+
+    def __init__(self, net: Pangolin, dtype: torch.dtype = torch.float32, kernel: str = "auto",
+                 gpu_kernel: str = "auto"):
         super().__init__()
+        check_choice("gpu kernel", gpu_kernel, GPU_KERNELS)
+        if gpu_kernel == "triton" and not gpu.triton_available():
+            raise ConfigError(gpu.TRITON_MISSING)
         config = net.config
         self.config = config
         self.flank = config.flank
@@ -149,6 +225,8 @@ class FastNetwork(nn.Module):
                 params.append(param)
                 entry[key] = param
             entry["dilation"] = block.conv1.dilation[0]
+            entry["size"] = block.conv1.kernel_size[0]
+            entry["gpu_kernel"] = gpu_kernel
             # on the CPU, our own kernel where it is faster for this shape and dtype (cpu.use_own_kernel)
             size = block.conv1.kernel_size[0]
             if dtype in own_kernel.DTYPES and cpu.use_own_kernel(kernel, size, entry["dilation"], dtype):
@@ -212,7 +290,7 @@ class FastNetwork(nn.Module):
         buffer = torch.empty(min(TAP_ROWS, out_len), stream.shape[1], device=stream.device) if half else None
         tap = 1
         for n, block in enumerate(self.blocks, start=1):
-            act = conv_relu(bn_relu(stream, block), block)
+            act = conv_relu(activate(stream, block), block)
             crop = block["crop"]
             stream = stream[..., crop : stream.shape[-1] - crop]
             conv_add_(act, stream, block)
@@ -229,7 +307,7 @@ class FastNetwork(nn.Module):
         conv = self.input_conv(x)
         tap = 1
         for n, block in enumerate(self.blocks, start=1):
-            act = conv_relu(bn_relu(conv, block), block)
+            act = conv_relu(activate(conv, block), block)
             conv = conv[..., block["crop"] : conv.shape[-1] - block["crop"]]
             conv_add_(act, conv, block)  # in place, as on the fused path: each tap is consumed at once
             if n in self.dense_after:
@@ -297,7 +375,8 @@ class FastNetwork(nn.Module):
 class ReferenceNetwork(nn.Module):
     """The official module as it is, in the compute dtype; float32 out."""
 
-    def __init__(self, net: Pangolin, dtype: torch.dtype = torch.float32, kernel: str = "auto"):
+    def __init__(self, net: Pangolin, dtype: torch.dtype = torch.float32, kernel: str = "auto",
+                 gpu_kernel: str = "auto"):
         super().__init__()
         self.net = net.to(dtype)
         self.compute_dtype = dtype
@@ -310,10 +389,12 @@ class ReferenceNetwork(nn.Module):
         return rows if tissue is None else rows[..., 3 * tissue : 3 * tissue + 3]
 
 
-def build_runner(net: Pangolin, engine: str, dtype: torch.dtype, kernel: str = "auto") -> nn.Module:
-    """Wrap one loaded network for the chosen engine, compute dtype and CPU kernel (`cpu.use_own_kernel`)."""
+def build_runner(net: Pangolin, engine: str, dtype: torch.dtype, kernel: str = "auto",
+                 gpu_kernel: str = "auto") -> nn.Module:
+    """Wrap one loaded network for the chosen engine, compute dtype, CPU kernel (`cpu.use_own_kernel`) and
+    CUDA kernel (auto, cudnn, triton)."""
     if engine == "reference":
         return ReferenceNetwork(net, dtype)
     if engine == "fast":
-        return FastNetwork(net, dtype, kernel)
+        return FastNetwork(net, dtype, kernel, gpu_kernel)
     raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")

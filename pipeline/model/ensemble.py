@@ -25,7 +25,7 @@ from .checkpoints import checkpoint_name, load_network, resolve_weights, verify_
 from .choices import DTYPE_NAMES, ENGINES, ENSEMBLES, check_choice
 from .config import ModelConfig
 from .cost import split_windows
-from .device import auto_window, check_compute
+from .device import auto_window, check_compute, check_kernel
 from .engine import build_runner
 
 DTYPES = {name: getattr(torch, name) for name in DTYPE_NAMES}
@@ -252,8 +252,9 @@ def load_ensemble(
     engine
         ``"fast"`` (default) or ``"reference"`` (the official computation, the oracle).
     kernel
-        The float32 CPU convolutions: ``"auto"`` (our kernel per shape where it measured faster),
-        ``"onednn"`` or ``"own"`` (`cpu.use_own_kernel`).
+        The trunk convolutions: ``"auto"`` (on CPU our kernel per shape where it measured faster,
+        `cpu.use_own_kernel`; on CUDA our Triton kernel per shape and dtype where it measured faster,
+        `gpu.use_triton`), or forced: ``"onednn"``, ``"own"`` (CPU), ``"cudnn"``, ``"triton"`` (CUDA).
     window, batch_size, memory_gb
         Output bases per window and windows per pass; by default chosen from ``memory_gb``.
 
@@ -262,11 +263,12 @@ def load_ensemble(
     WeightsError
         If weights cannot be found or a checkpoint is missing or corrupt.
     ConfigError
-        For an unknown ensemble, engine, dtype or device.
+        For an unknown ensemble, engine, dtype, device or kernel, or a kernel for another kind of device.
     """
     config = config or ModelConfig()
     check_choice("engine", engine, ENGINES)
     torch_device = check_compute(dtype, device)
+    cpu_kernel, gpu_kernel = check_kernel(kernel, torch_device)
     if dtype == "bfloat16" and torch_device.type == "cpu" and (slow := cpu.bf16_slow_warning(cpu.bf16_speedup())):
         warnings.warn(slow, stacklevel=2)
     members = ensemble_members(ensemble, config)
@@ -278,10 +280,9 @@ def load_ensemble(
     directory = resolve_weights(weights, configured_weights)
     checksums = {m.name: verify_checkpoint(directory, m.name) for m in members}
     runners = []
-    cpu_kernel = kernel if torch_device.type == "cpu" else "onednn"  # ours are CPU kernels
     for member in members:
         net = load_network(directory, member.name, config)
-        runners.append(build_runner(net, engine, DTYPES[dtype], cpu_kernel).to(torch_device).eval())
+        runners.append(build_runner(net, engine, DTYPES[dtype], cpu_kernel, gpu_kernel).to(torch_device).eval())
     auto_w, auto_b = auto_window(engine, int(memory_gb * 2**30), config.context, torch_device)
     return Ensemble(
         name=ensemble,

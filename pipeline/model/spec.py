@@ -17,7 +17,7 @@ from typing import Any
 import torch
 
 from .checkpoints import resolve_weights, verify_checkpoint
-from .choices import CPU_KERNELS, DTYPE_NAMES, ENGINES, ENSEMBLES, check_choice
+from .choices import DTYPE_NAMES, ENGINES, ENSEMBLES, KERNELS, check_choice
 from .config import ModelConfig
 from .ensemble import Ensemble, ensemble_members, load_ensemble
 
@@ -39,7 +39,7 @@ class ModelSpec:
 
     def __post_init__(self) -> None:
         for key, allowed in (("ensemble", ENSEMBLES), ("engine", ENGINES), ("dtype", DTYPE_NAMES),
-                             ("kernel", CPU_KERNELS)):
+                             ("kernel", KERNELS)):
             check_choice(key, getattr(self, key), allowed)
 
     @classmethod

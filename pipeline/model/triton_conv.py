@@ -15,7 +15,8 @@ TF32. On CUDA the tile size, warps and pipeline stages are autotuned per shape (
 fusion, dtype) at its first call in a process, at that call's size (the engine's first window; not
 cached on disk, where a small first call, as in the tests, would choose for every later run).
 
-How the engine is meant to call it (pipeline/model/engine.py, behind ``--kernel triton``): a block's
+How the engine calls it (pipeline/model/engine.py, with ``--kernel triton``, or with ``auto`` on CUDA per
+block shape and dtype where it measured faster: pipeline/model/gpu.py): a block's
 ``conv_relu(bn_relu(stream, block), block)`` becomes one call,
 ``act = dilated_conv(stream, block["w1"], block["b1"], block["dilation"], in_scale=block["scale1"],
 in_shift=block["shift1"], relu=True)``, and ``conv_add_(act, cropped_stream, block)`` becomes

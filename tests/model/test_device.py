@@ -6,7 +6,10 @@ import pytest
 import torch
 
 from pipeline.errors import ConfigError
-from pipeline.model.device import CPU_WINDOW, REFERENCE_WINDOW, auto_window, check_compute, resolve_device
+from pipeline.model import gpu
+from pipeline.model.device import CPU_WINDOW, REFERENCE_WINDOW, auto_window, check_compute, check_kernel, resolve_device
+
+from ..conftest import DATA, run_cli
 
 CONTEXT = 10_000
 
@@ -23,6 +26,40 @@ def test_what_this_machine_cannot_compute_is_one_config_error(dtype, device, mes
 
 def test_a_usable_device_comes_back_as_torch_device():
     assert check_compute("float32", "cpu") == resolve_device("cpu") == torch.device("cpu")
+
+
+@pytest.mark.parametrize(("kernel", "device", "message"), [
+    ("triton", "cpu", "kernel triton is a GPU kernel; on CPU use auto, onednn, own"),
+    ("cudnn", "cpu", "kernel cudnn is a GPU kernel"),
+    ("own", "cuda", "kernel own is a CPU kernel; on cuda use auto, cudnn, triton"),
+    ("onednn", "cuda:1", "kernel onednn is a CPU kernel; on cuda:1 use"),
+    ("cublas", "cpu", "kernel must be one of auto, onednn, own, cudnn, triton"),
+])
+def test_a_kernel_for_the_other_device_is_one_config_error(kernel, device, message):
+    with pytest.raises(ConfigError, match=message) as raised:  # torch.device: no GPU needed to check the names
+        check_kernel(kernel, torch.device(device))
+    assert "\n" not in str(raised.value)
+
+
+def test_predict_with_a_gpu_kernel_on_cpu_says_so_in_one_line(monkeypatch, capsys, weights_dir):
+    code, out, err = run_cli(monkeypatch, capsys, "predict", "--fasta", DATA / "grch38-chr22" / "chr22.fa.gz",
+                             "--region", "chr22:32,040,001-32,040,010", "--kernel", "triton", "--weights", weights_dir)
+    assert code == 2 and not out
+    assert err.strip() == "error: kernel triton is a GPU kernel; on CPU use auto, onednn, own"
+
+
+def test_kernel_names_map_to_the_engines_cpu_and_gpu_kernels():
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    assert [check_kernel(k, cpu) for k in ("auto", "onednn", "own")] == [("auto", "auto"), ("onednn", "auto"),
+                                                                         ("own", "auto")]
+    assert [check_kernel(k, cuda) for k in ("auto", "cudnn")] == [("onednn", "auto"), ("onednn", "cudnn")]
+
+
+def test_triton_without_the_package_names_the_extra(monkeypatch):
+    # triton itself stays unimported: the interpreter tests set TRITON_INTERPRET before its first import
+    monkeypatch.setattr(gpu, "triton_available", lambda: False)
+    with pytest.raises(ConfigError, match=r"needs the `triton` package: pip install -e '\.\[triton\]'"):
+        check_kernel("triton", torch.device("cuda"))
 
 
 def test_windows_follow_the_memory_budget():
