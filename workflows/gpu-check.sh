@@ -3,15 +3,18 @@
 # does not stop the next; every step's timeout is cut to what is left of BUDGET_S, default 470 s, so the
 # whole run stays under 8 minutes and a step that no longer fits is skipped, saying so):
 #   1. the GPU tests: float32 exactness and half-precision error against the golden outputs, cone-of-
-#      influence and variant scoring against their oracles, a dask-cuda run equal to an inline one, and
-#      our Triton convolution (compiled and autotuned) against conv2d at the network's shapes;
+#      influence and variant scoring against their oracles, a dask-cuda run equal to an inline one,
+#      our Triton convolution (compiled and autotuned) against conv2d at the network's shapes, and the
+#      engine and cone passes on it against cuDNN and full passes ("auto" measuring each shape once);
 #   2. our Triton convolution against cuDNN per shape and dtype: time, TFLOP/s, % of the card's dense
 #      peak, max |diff|, whole blocks, MAC-weighted totals (python -m pipeline.bench.triton_conv);
 #      steps 1 and 2 compile 144 kernels (36 shape/fusion/dtype variants x 4 tuning configs; compiled
 #      for sm_90 on a busy 2-core machine, 72 of them took 95 s); Triton's disk cache (~/.triton/cache)
 #      shares them between the two steps and with a second run;
 #   3. the golden tests on the CPU side (the official outputs, every checkpoint, both engines);
-#   4. the engine benchmark on 2.2 Mb of real chr2 sequence, with a window x batch sweep per dtype;
+#   4. the engine benchmark on 2.2 Mb of real chr2 sequence, the fast engine and cone rows on cuDNN and on
+#      our Triton kernel side by side (--kernel cudnn --kernel triton), then a window x batch sweep per
+#      dtype on "auto" (each shape and dtype on the kernel it measured faster);
 #   5. the all-SNV store's speed (bench saturate) against `score` and the official-style path;
 #   6. the chr2 benchmark config (nine genes) precomputed inline and on a dask-cuda cluster: wall
 #      time of each and whether every stored value is equal.
@@ -44,7 +47,8 @@ nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=c
 "$py" -c "import triton; print('triton', triton.__version__)" || echo "triton missing: pip install -e '.[triton]'"
 
 step "GPU tests"
-capped 240 "$py" -m pytest -m gpu tests/model/test_gpu.py tests/model/test_triton_conv.py -q -p no:cacheprovider \
+capped 240 "$py" -m pytest -m gpu tests/model/test_gpu.py tests/model/test_triton_conv.py \
+    tests/model/test_triton_engine.py -q -p no:cacheprovider \
     -W ignore::DeprecationWarning -W ignore::FutureWarning 2>&1 | tee "$out/pytest-gpu.log"
 
 if [ "${KERNEL:-1}" = 1 ]; then
@@ -57,9 +61,11 @@ capped 90 "$py" -m pytest tests/model/test_golden.py -q -p no:cacheprovider 2>&1
 
 if [ "${BENCH:-1}" = 1 ]; then
     step "engine benchmark"
-    capped 150 "$py" -m pipeline.cli bench engine --device cuda --fasta "$chr2/chr2_1-2333275.fa.gz" \
-        --region chr2:100,001-2,300,000 --reference-bases 100000 --window 25000 --window 100000 \
-        --batch 1 --batch 8 --batch 32 2>&1 | tee "$out/bench-cuda.log"
+    # both kernels' rows cost three engine and three cone runs more than one kernel: the sweep keeps the
+    # 100 kb windows at batch 8 and 32 (batch 1 and 25 kb windows were measured slower on the H200)
+    capped 180 "$py" -m pipeline.cli bench engine --device cuda --fasta "$chr2/chr2_1-2333275.fa.gz" \
+        --region chr2:100,001-2,300,000 --reference-bases 100000 --kernel cudnn --kernel triton \
+        --window 100000 --batch 8 --batch 32 2>&1 | tee "$out/bench-cuda.log"
 fi
 
 step "all-SNV store"
@@ -86,4 +92,6 @@ for name, array in sorted(inline.arrays()) + [(f"{g}/{n}", a) for g, grp in inli
     same = np.array_equal(array[...], other[...], equal_nan=True)
     print(f"{name}: {array.shape} {'equal' if same else 'DIFFERENT'}")
 PY
+# step: certified saturate (lead) -- placeholder: the lead fills in this step (bench saturate --dtype float16)
+
 step "done"

@@ -100,7 +100,7 @@ def time_engine(engine: str, dtype: str, seq: str, weights: str | None, device: 
 
 
 def _label(engine: str, kernel: str) -> str:
-    """The table's engine column: the CPU kernel named where one was forced (fast/own, cone/onednn)."""
+    """The table's engine column: the kernel named where one was forced (fast/own, cone/onednn, fast/triton)."""
     return engine if kernel == "auto" else f"{engine}/{kernel}"
 
 
@@ -145,9 +145,9 @@ def run_bench(seq: str, reference_bases: int, weights: str | None = None, device
               batches: tuple[int, ...] = (), engines: bool = True,
               kernels: tuple[str, ...] = ("auto",)) -> tuple[list[Result], list[str]]:
     """Results (with ``engines``: reference and fast engines per dtype and a window x batch sweep per
-    dtype; with ``cone``: the cone path) and notes. The fast and cone rows on CPU are timed
-    once per CPU kernel in ``kernels`` (`cpu.use_own_kernel`), side by side in the same run (bfloat16
-    rows too where our kernel has AVX512_BF16).
+    dtype; with ``cone``: the cone path) and notes. The fast and cone rows are timed once per kernel in
+    ``kernels``, side by side in the same run: on CPU (`cpu.use_own_kernel`) in float32, and in bfloat16
+    where our kernel has AVX512_BF16; on CUDA (cudnn, triton: `gpu.use_triton`) in every dtype.
 
     The reference engine scores the first ``reference_bases`` only (it is slow); max|diff| is
     against reference float32 on those bases. Notes give each half dtype's error against fast float32.
@@ -157,7 +157,9 @@ def run_bench(seq: str, reference_bases: int, weights: str | None = None, device
     notes: list[str] = []
     baseline, full = None, {}
     def kernels_for(dtype: str) -> tuple[str, ...]:  # our CPU kernel: float32, and bfloat16 with AVX512_BF16
-        if device != "cpu" or dtype not in ("float32", "bfloat16"):
+        if device != "cpu":
+            return kernels
+        if dtype not in ("float32", "bfloat16"):
             return ("auto",)
         return tuple(k for k in kernels if k != "own" or own_kernel.available(getattr(torch, dtype))) or ("auto",)
 
@@ -191,11 +193,12 @@ def run_bench(seq: str, reference_bases: int, weights: str | None = None, device
 def format_report(results: list[Result], notes: list[str], machine: list[str]) -> str:
     """The benchmark as one table, with the machine (`describe_machine`, taken at the start) above it."""
     reference = next((r.rate for r in results if r.engine == "reference" and r.dtype == "float32"), None)
-    # the fast engine and cone rows on our CPU kernel over the same rows on oneDNN, where both ran
+    # the fast engine and cone rows on our kernel over the same rows on the library's, where both ran
     rates = {(r.engine, r.dtype): r.rate for r in results}
-    ratios = [f"{name} {dtype} {rates[(f'{name}/own', dtype)] / rates[(f'{name}/onednn', dtype)]:.2f}x"
-              for dtype in ("float32", "bfloat16") for name in ("fast", "cone")
-              if (f"{name}/own", dtype) in rates and (f"{name}/onednn", dtype) in rates]
+    ratios = {pair: [f"{name} {dtype} {rates[(f'{name}/{pair[0]}', dtype)] / rates[(f'{name}/{pair[1]}', dtype)]:.2f}x"
+                     for dtype in ("float32", "bfloat16", "float16") for name in ("fast", "cone")
+                     if (f"{name}/{pair[0]}", dtype) in rates and (f"{name}/{pair[1]}", dtype) in rates]
+              for pair in (("own", "onednn"), ("triton", "cudnn"))}
     lines = list(machine)
     kernels: dict[str, float] = {}
     for r in results:
@@ -214,8 +217,10 @@ def format_report(results: list[Result], notes: list[str], machine: list[str]) -
     lines.append("(one strand, 12-network official ensemble; GFLOP/s = executed convolutions and matmuls; kernel ="
                  " conv kernel rate measured just before; (cpu): the same ratio per CPU second; max|diff| against"
                  " reference float32; cone: window = d, batch = SNVs a pass, bases = SNVs)")
-    if ratios:
-        lines.append("our CPU kernel over oneDNN (same run): " + ", ".join(ratios))
+    if ratios["own", "onednn"]:
+        lines.append("our CPU kernel over oneDNN (same run): " + ", ".join(ratios["own", "onednn"]))
+    if ratios["triton", "cudnn"]:
+        lines.append("our Triton kernel over cuDNN (same run): " + ", ".join(ratios["triton", "cudnn"]))
     lines += notes
     lines.append(f"load average (1 min) at end: {load_average():.2f}")
     return "\n".join(lines)
