@@ -87,18 +87,20 @@ def _on_triton(x: torch.Tensor, block: dict) -> bool:
     return kernel == "triton"
 
 
-def _both_ways(x: torch.Tensor, block: dict) -> dict[str, Callable[[], None]]:
+def _both_ways(x: torch.Tensor, block: dict) -> dict[str, Callable[[], torch.Tensor]]:
     """The block's convolutions on its input ``x`` through cuDNN and through our kernel, each adding into
-    its own scratch copy of the cropped stream: the two calls "auto" times (`gpu.use_triton`)."""
+    its own scratch copy of the cropped stream and returning it: the two calls "auto" times
+    (`gpu.use_triton`)."""
     crop = block["crop"]
     cudnn_out, triton_out = (x[..., crop : x.shape[-1] - crop].clone(memory_format=torch.channels_last)
                              for _ in range(2))
 
-    def cudnn() -> None:
-        cudnn_out.add_(_library_conv(_library_conv_relu(bn_relu(x, block), block), block))
+    def cudnn() -> torch.Tensor:
+        return cudnn_out.add_(_library_conv(_library_conv_relu(bn_relu(x, block), block), block))
 
-    def triton() -> None:
+    def triton() -> torch.Tensor:
         _triton_conv_add_(_triton_conv_relu(x, block), triton_out, block)
+        return triton_out
 
     return {"cudnn": cudnn, "triton": triton}
 

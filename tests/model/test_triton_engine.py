@@ -18,7 +18,7 @@ if not torch.cuda.is_available() and "triton" not in sys.modules:
 pytest.importorskip("triton")
 
 from pipeline.genome.encode import one_hot  # noqa: E402
-from pipeline.model import gpu, triton_conv  # noqa: E402
+from pipeline.model import engine, gpu, triton_conv  # noqa: E402
 from pipeline.model.checkpoints import checkpoint_name, load_network  # noqa: E402
 from pipeline.model.config import ModelConfig, Stage  # noqa: E402
 from pipeline.model.engine import FastNetwork  # noqa: E402
@@ -128,6 +128,31 @@ def test_cone_on_triton_equals_full_alternative_passes(network, golden, counted_
     assert np.abs(alt[:, :3] - onednn[lo : lo + 2 + 2 * d, :3]).max() <= 1e-5
 
 
+@interpreted
+def test_auto_times_the_same_block_both_ways_once_per_shape(network, monkeypatch):
+    """What "auto" times on CUDA: one block through cuDNN's path and through our two launches gives the same
+    stream (here on CPU: torch's conv2d and the interpreter); `gpu.use_triton` measures each key once and
+    keeps the faster, and without triton measures nothing."""
+    block = FastNetwork(network, kernel="onednn").blocks[0]
+    gen = torch.Generator().manual_seed(3)
+    x = torch.randn(2, 32, 1, 90, generator=gen).contiguous(memory_format=torch.channels_last)
+    calls = engine._both_ways(x, block)
+    outs = {name: call() for name, call in calls.items()}
+    assert outs["cudnn"].shape == (2, 32, 1, 90 - 2 * block["crop"])
+    assert (outs["triton"] - outs["cudnn"]).abs().max() <= 1e-5
+
+    timed = []
+    monkeypatch.setattr(gpu, "_chosen", {})
+    monkeypatch.setattr(gpu, "best_times", lambda calls, device: timed.append(sorted(calls)) or {"cudnn": 2.0,
+                                                                                                "triton": 1.0})
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device: (9, 0))
+    cuda = torch.device("cuda", 0)
+    assert all(gpu.use_triton((11, 1, torch.float16), cuda, lambda: calls) for _ in range(2))
+    assert timed == [["cudnn", "triton"]]  # once, both calls
+    monkeypatch.setattr(gpu, "triton_available", lambda: False)
+    assert not gpu.use_triton((41, 25, torch.float16), cuda, lambda: calls) and len(timed) == 1
+
+
 @pytest.mark.gpu
 @needs_gpu
 @pytest.mark.parametrize("dtype,tolerance", [(torch.float32, 1e-5), (torch.float16, HALF_TOLERANCE),
@@ -136,8 +161,8 @@ def test_gpu_engine_on_triton_equals_cudnn(network, golden, dtype, tolerance):
     """Compiled on a GPU: the engine on our kernel against cuDNN float32, on 12 kb of real sequence."""
     x = real_sequence(golden, 12_000).cuda()
     with torch.inference_mode():
-        cudnn = FastNetwork(network, gpu_kernel="cudnn").cuda()(x)
-        ours = FastNetwork(network, dtype, gpu_kernel="triton").cuda()(x)
+        cudnn = FastNetwork(network, kernel="onednn", gpu_kernel="cudnn").cuda()(x)  # as load_ensemble on CUDA
+        ours = FastNetwork(network, dtype, kernel="onednn", gpu_kernel="triton").cuda()(x)
     assert (ours - cudnn).abs().max() <= tolerance
 
 
@@ -147,12 +172,14 @@ def test_gpu_auto_measures_each_block_shape_once(network, golden):
     """"auto" on CUDA: one measurement per block shape and dtype, whatever it chose; scores as cuDNN's."""
     x = real_sequence(golden, 12_000).cuda()
     with torch.inference_mode():
-        auto = FastNetwork(network, torch.float16).cuda()
+        auto = FastNetwork(network, torch.float16, kernel="onednn").cuda()
         first = auto(x)
-        measured = {key[:3] for key in gpu.chosen() if key[2] == torch.float16}
+        choices = gpu.chosen()
+        measured = {key[:3] for key in choices if key[2] == torch.float16}
         assert measured == {(k, d, torch.float16) for k, d in ModelConfig().block_specs}
-        assert torch.equal(auto(x), first)  # the choice is kept: the same kernels the second time
-        cudnn = FastNetwork(network, torch.float16, gpu_kernel="cudnn").cuda()(x)
+        auto(x)
+        assert gpu.chosen() == choices  # kept: nothing measured the second time
+        cudnn = FastNetwork(network, torch.float16, kernel="onednn", gpu_kernel="cudnn").cuda()(x)
     assert (first - cudnn).abs().max() <= HALF_TOLERANCE
 
 
