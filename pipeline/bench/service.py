@@ -299,7 +299,9 @@ def main(argv: list[str] | None = None) -> None:
                                    args.paced_requests if rate else args.requests, args.seconds, rate, distinct,
                                    process.pid), args.loop)
             how = (f"paced, {rate:g}/s offered" if rate else "closed loop") + (", every query new" if distinct else "")
-            cpu = ", ".join("" if c is None else f"{1e6 * c:.0f}" for c in (r["server_cpu"], r["client_cpu"]))
+            # paced, the processes idle between requests: CPU per request would be mostly the idle loops' cost
+            cpu = "" if rate else ", ".join("" if c is None else f"{1e6 * c:.0f}" for c in (r["server_cpu"],
+                                                                                          r["client_cpu"]))
             print(f"| stored GET /pangolin/, {clients} clients, {how} | {r['requests']} | {r['ok']} | {r['wrong']} | "
                   f"{r['failed']} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['per_s']:.0f} requests | {cpu} |")
         r = run(batch(url, answers, build, distance, mask, args.batch, 3), args.loop)
