@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -26,21 +27,29 @@ from .engine import official_style_rate
 VCF_HEADER = "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
 
 
+# Rough sizes of genome-wide all-SNV stores (3 SNVs a base), for the estimate `bench saturate` prints: MANE
+# exons +/- 50 (~50 Mb of GRCh38) and every gene body (~2 Gb)
+GENOME_SCALE = {"MANE exons +/- 50": 150e6, "all gene bodies": 6.1e9}
+
+
 def bench_saturate(fasta: str, annotation: str, chrom: str, start: int, end: int, weights: str | None,
-                   n_official: int = 3, device: str = "cpu", kernel: str = "auto") -> str:
+                   n_official: int = 3, device: str = "cpu", kernel: str = "auto", dtype: str = "float32") -> str:
     """Saturate [start, end) (0-based) of ``chrom``; score the same SNVs from a VCF; time the official-style
-    path on ``n_official`` of them; check that the store and `score` agree to the last printed digit."""
+    path on ``n_official`` of them; check that the store and `score` agree to the last printed digit (in half
+    precision, certified: the offset of a 0.00 value is free, see snvs/certify.py)."""
     reference = Reference(fasta)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         (tmp / "region.bed").write_text(f"{chrom}\t{start}\t{end}\n")
         config = load_config(None, fasta=fasta, annotation=annotation, out=str(tmp / "snvs.zarr"), weights=weights,
                              cluster="none", tile_size=TILE_SIZE, chunk_size=CHUNK_SIZE, device=device,
-                             kernel=kernel)
+                             kernel=kernel, dtype=dtype)
         plan = plan_snvs(config, SnvOptions(regions=str(tmp / "region.bed")))
-        plan.job.model.with_threads(default_threads(1)).load()  # loaded before timing, as `score`'s is
+        model = plan.job.model.with_threads(default_threads(1))
+        model.load()  # loaded before timing, as `score`'s is (and float32's, which a certified run recomputes with)
+        replace(model, dtype="float32").load()
         started = time.perf_counter()
-        run_plan(plan, tmp / "snvs.zarr", Execution("none"))
+        status = run_plan(plan, tmp / "snvs.zarr", Execution("none"))
         saturate_rate = plan.details["snvs"] / (time.perf_counter() - started)
         snvs, lines = [], []
         for pos in range(start + 1, end + 1):
@@ -62,16 +71,43 @@ def bench_saturate(fasta: str, annotation: str, chrom: str, start: int, end: int
         computed = [line.split("\t")[7].removeprefix("Pangolin=") for line in scored if not line.startswith("#")]
         stored = [value for _, value, _ in lookup_strings(SnvReader(tmp / "snvs.zarr"), snvs)]
         same = sum(a == b for a, b in zip(stored, computed, strict=True))
+        alike = sum(same_summary(a, b) for a, b in zip(stored, computed, strict=True))
         official_rate, _ = official_style_rate(weights, reference, genes,
                                                [parse_vcf_line(n, line) for n, line in enumerate(lines[:n_official])],
                                                device)
     gflops = cone_flops(ScoreOptions().distance) * saturate_rate / 1e9
-    return (f"saturate (CPU kernel {kernel}): {len(snvs)} SNVs of {chrom}:{start + 1:,}-{end:,} "
+    certified = ""
+    if "snvs_recomputed" in status:
+        certified = (f"; certified: {status['snvs_recomputed']}/{status['snvs_run']} SNVs recomputed in float32, store "
+                     f"equals score output for {alike}/{len(snvs)} (offsets of 0.00 free)")
+    scale = ", ".join(f"{name} (~{count / 1e6:,.0f} M SNVs) {count / saturate_rate / 3600:,.0f} h"
+                      for name, count in GENOME_SCALE.items())
+    return (f"saturate ({dtype}, kernel {kernel}, {device}): {len(snvs)} SNVs of {chrom}:{start + 1:,}-{end:,} "
             f"at {saturate_rate:.2f} SNVs/s; "
-            f"score on a VCF of the same SNVs {score_rate:.2f} SNVs/s; official-style {official_rate:.3f} SNVs/s "
-            f"({n_official} SNVs)\nsaturate / official-style = {saturate_rate / official_rate:.1f}x, "
-            f"saturate / score = {saturate_rate / score_rate:.2f}x; store equals score output for {same}/{len(snvs)}; "
-            f"saturate executes {gflops:.0f} GFLOP/s in its cone passes ({cone_flops(50) / 1e9:.1f} GFLOP per SNV)")
+            f"score on a VCF of the same SNVs {score_rate:.2f} SNVs/s (float32); official-style {official_rate:.3f} "
+            f"SNVs/s ({n_official} SNVs)\nsaturate / official-style = {saturate_rate / official_rate:.1f}x, "
+            f"saturate / score = {saturate_rate / score_rate:.2f}x; store equals score output for {same}/{len(snvs)}"
+            f"{certified}; saturate executes {gflops:.0f} GFLOP/s in its cone passes ({cone_flops(50) / 1e9:.1f} "
+            f"GFLOP per SNV)\nat this rate on one such device: {scale}")
+
+
+def same_summary(stored: str, computed: str) -> bool:
+    """Whether two `score` summaries (GENE|pos:gain|pos:loss|Warnings:, comma-separated per gene) agree, the
+    offset of a value that rounds to 0.00 excepted (certified stores leave it free)."""
+    if stored == computed:
+        return True
+    a, b = stored.split(","), computed.split(",")
+    if len(a) != len(b):
+        return False
+    for x, y in zip(a, b, strict=True):
+        fx, fy = x.split("|"), y.split("|")
+        if len(fx) != len(fy) or fx[0] != fy[0] or fx[3:] != fy[3:]:
+            return False
+        for px, py in zip(fx[1:3], fy[1:3], strict=True):
+            (ox, vx), (oy, vy) = px.split(":"), py.split(":")
+            if float(vx) != float(vy) or (ox != oy and float(vx) != 0):
+                return False
+    return True
 
 
 def cone_flops(distance: int, networks: int = 12) -> float:

@@ -22,9 +22,10 @@ RepeatsOpt = Annotated[int, Opt(metavar="N", min=1, help="timed runs per configu
 DtypesOpt = Annotated[Optional[list[str]], Opt("--dtype", metavar="NAME", help="dtypes to measure (repeatable)",
                                                 show_default="float32, bfloat16 if oneDNN has it, float16 (GPU)")]
 KernelsOpt = Annotated[Optional[list[str]], Opt("--kernel", metavar="NAME",
-                                                 help="float32 CPU kernels to time side by side (repeatable): "
-                                                      "auto, onednn, own",
-                                                 show_default="onednn and own where our kernel is built")]
+                                                 help="kernels to time side by side (repeatable): auto, onednn, "
+                                                      "own (CPU), cudnn, triton (CUDA)",
+                                                 show_default="CPU: onednn and own where our kernel is built; "
+                                                              "CUDA: cudnn and triton where triton is installed")]
 FastaOpt = Annotated[Optional[Path], Opt(metavar="FILE", show_default="the chr22 FASTA of --data",
                                          help="FASTA to take real sequence from")]
 RegionOpt = Annotated[str, Opt(metavar="REGION", help="region scored (real sequence of the FASTA)")]
@@ -39,10 +40,9 @@ def _engine_table(fasta, region, reference_bases, dtype, device, repeats, window
     from ..bench.kernel import describe_machine, own_kernel_table
     from ..genome.fasta import Reference
     from ..genome.regions import parse_region
-    from ..model import own_kernel
-    from ..model.choices import CPU_KERNELS, check_choice
+    from ..model import gpu, own_kernel
     from ..model.cpu import onednn_bf16
-    from ..model.device import resolve_device
+    from ..model.device import check_kernel, resolve_device
 
     parsed = parse_region(region)
     seq = Reference(fasta or bench_data(data).chr22_fasta).fetch(parsed.chrom, parsed.start - 5000,
@@ -50,9 +50,15 @@ def _engine_table(fasta, region, reference_bases, dtype, device, repeats, window
     default = ["float32", "bfloat16"] if device != "cpu" or onednn_bf16() else ["float32"]
     if device != "cpu":
         default.append("float16")
-    on_cpu = str(resolve_device(device)) == "cpu"
-    kernels = [check_choice("kernel", k, CPU_KERNELS) for k in kernel or
-               (("onednn", "own") if on_cpu and own_kernel.available() else ("auto",))]
+    torch_device = resolve_device(device)
+    on_cpu = torch_device.type == "cpu"
+    if on_cpu:
+        both = ("onednn", "own") if own_kernel.available() else ("auto",)
+    else:
+        both = ("cudnn", "triton") if gpu.triton_available() else ("auto",)
+    kernels = list(kernel or both)
+    for name in kernels:  # one line for an unknown name or one for the other kind of device
+        check_kernel(name, torch_device)
     machine = describe_machine(str(resolve_device(device)))
     if on_cpu and engines:  # the kernels themselves, per shape, before the engines that call them
         for name in dtype or default:
@@ -124,7 +130,10 @@ def saturate(
                                          "end; 1 kb around it on GPU, where passes need filling)",
                                          help="region of the BRCA1 data saturated")] = None,
     device: DeviceOpt = "cpu",
-    kernel: Annotated[str, Opt(metavar="NAME", help="CPU convolutions: auto, onednn, own")] = "auto",
+    kernel: Annotated[str, Opt(metavar="NAME", help="convolutions: auto, onednn, own (CPU), cudnn, triton (CUDA)")
+                      ] = "auto",
+    dtype: Annotated[str, Opt(metavar="NAME", help="float32, or bfloat16/float16 certified equal to it")
+                     ] = "float32",
     data: DataOpt = None,
     weights: WeightsNoConfigOpt = None,
 ) -> None:
@@ -137,7 +146,7 @@ def saturate(
     default = "chr17:41,276,116-41,276,145" if device == "cpu" else "chr17:41,275,647-41,276,645"
     parsed = parse_region(region or default)
     typer.echo(bench_saturate(brca_fasta, brca_gtf, parsed.chrom, parsed.start, parsed.end, weights, device=device,
-                              kernel=kernel))
+                              kernel=kernel, dtype=dtype))
     typer.echo(bench_lookup(brca_fasta, brca_gtf, weights))
 
 

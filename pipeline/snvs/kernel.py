@@ -16,6 +16,7 @@ from ..genome.encode import one_hot
 from ..model import Ensemble
 from ..model.config import ModelConfig
 from ..store.labels import ALTS
+from .certify import Certifier, offset_decided
 from .layout import FILLS
 
 MODEL = ModelConfig()
@@ -41,15 +42,19 @@ def hundredths(values: np.ndarray) -> np.ndarray:
 
 
 def snv_kernel(ensemble: Ensemble, start: int, ref_bases: bytes, onehot: np.ndarray, genes: list[GeneSites],
-               slots: int, d: int, mask: bool, per_tissue: bool) -> dict[str, np.ndarray]:
-    """Summaries of the SNVs of positions [start, start + len(ref_bases)) (0-based).
+               slots: int, d: int, mask: bool, per_tissue: bool,
+               certified: tuple[Certifier, Ensemble] | None = None) -> tuple[dict[str, np.ndarray], int]:
+    """Summaries of the SNVs of positions [start, start + len(ref_bases)) (0-based), and how many SNVs
+    were recomputed in float32.
 
     ``onehot`` covers [start - d - flank, end + d + flank); ``genes`` (official order: plus strand
     first, then by start) are those overlapping the block. Returns arrays over the block's positions:
     ``gene`` (n, slots) and ``gain``, ``gain_pos``, ``loss``, ``loss_pos`` (n, 4 alts, slots), plus
     ``tissue_delta`` and ``tissue_delta_pos`` (n, 4, slots, tissues, 4 stats) if ``per_tissue``.
+    With ``certified`` (a half-precision ``ensemble``: its bound and a float32 ensemble), every SNV whose
+    stored values the bound leaves undecided is scored again by the float32 one (see certify.py).
     """
-    n, width = len(ref_bases), 2 * d + 1
+    n = len(ref_bases)
     positions = np.arange(start, start + n)
     covers = np.array([(positions >= g.start) & (positions < g.end) for g in genes]).reshape(len(genes), n)
     slot_of = np.cumsum(covers, axis=0) - 1  # k-th gene containing the position, in official order
@@ -65,6 +70,7 @@ def snv_kernel(ensemble: Ensemble, start: int, ref_bases: bytes, onehot: np.ndar
     for g, gene in enumerate(genes):
         out["gene"][covers[g], slot_of[g, covers[g]]] = gene.row
     flank = MODEL.flank
+    counts = {"recomputed": 0, "bound_exceeded": 0}
     for strand in dict.fromkeys(g.strand for g in genes):
         on_strand = [g for g, gene in enumerate(genes) if gene.strand == strand]
         wanted = covers[on_strand].any(axis=0) & scoreable
@@ -72,13 +78,40 @@ def snv_kernel(ensemble: Ensemble, start: int, ref_bases: bytes, onehot: np.ndar
         if not len(snv_pos):
             continue
         starts = snv_pos + d + flank  # index of the SNV in ``onehot``
-        ref, (alt,) = ensemble.score_substitutions(onehot, [(starts, _ALT_ONEHOT[snv_alt][:, None, :])], d, strand)
-        delta = alt - ref[snv_pos[:, None] + np.arange(width)[None, :]]  # (snvs, width, 12)
+        bound = certified[0] if certified else None
+        ref, alt = snv_outputs(ensemble, onehot, starts, snv_alt, d, strand)
+        undecided = np.zeros(len(snv_pos), dtype=bool)
         for g in on_strand:
             rows = np.flatnonzero(covers[g, snv_pos])
-            _summarise(out, genes[g], delta[rows], snv_pos[rows], snv_alt[rows], slot_of[g, snv_pos[rows]],
-                       start, d, mask, per_tissue)
-    return out
+            undecided[rows] |= _summarise(out, genes[g], ref, alt[rows], snv_pos[rows], snv_alt[rows],
+                                          slot_of[g, snv_pos[rows]], start, d, mask, per_tissue, bound)
+        if undecided.any():  # float32 where half precision cannot promise float32's stored values
+            redo = np.flatnonzero(undecided)
+            ref32, alt32 = snv_outputs(certified[1], onehot, starts[redo], snv_alt[redo], d, strand)
+            for g in on_strand:
+                rows = np.flatnonzero(covers[g, snv_pos[redo]])
+                _summarise(out, genes[g], ref32, alt32[rows], snv_pos[redo][rows], snv_alt[redo][rows],
+                           slot_of[g, snv_pos[redo][rows]], start, d, mask, per_tissue, None)
+            counts["recomputed"] += len(redo)
+            # an audit of the bound where float32 is known anyway: outside it, other SNVs may be wrong too
+            ref_around, delta = deltas(ref, alt[redo], snv_pos[redo])
+            counts["bound_exceeded"] += bound.exceeded(deltas(ref32, alt32, snv_pos[redo])[1], delta, ref_around,
+                                                       alt[redo][..., P_SPLICE])
+    return out, counts
+
+
+def snv_outputs(ensemble: Ensemble, onehot: np.ndarray, starts: np.ndarray, snv_alt: np.ndarray, d: int,
+                   strand: str) -> tuple[np.ndarray, np.ndarray]:
+    """The block's reference outputs and each SNV's within ``d`` of it (cone passes: `score_substitutions`)."""
+    ref, (alt,) = ensemble.score_substitutions(onehot, [(starts, _ALT_ONEHOT[snv_alt][:, None, :])], d, strand)
+    return ref, alt
+
+
+def deltas(ref: np.ndarray, alt_out: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The reference's P(splice) outputs around each SNV at block index ``pos`` and the SNVs' deltas alt - ref
+    there, (snvs, width, tissues) each, from the block's reference outputs and the SNVs' (snvs, width, 12)."""
+    around = ref[pos[:, None] + np.arange(alt_out.shape[1])[None, :]][..., P_SPLICE]
+    return around, alt_out[..., P_SPLICE] - around
 
 
 def _snvs(positions: np.ndarray, ref_index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -87,24 +120,26 @@ def _snvs(positions: np.ndarray, ref_index: np.ndarray) -> tuple[np.ndarray, np.
     return np.repeat(positions, 3), alts.reshape(-1)
 
 
-def _summarise(out: dict, gene: GeneSites, delta: np.ndarray, pos: np.ndarray, alt: np.ndarray, slot: np.ndarray,
-               start: int, d: int, mask: bool, per_tissue: bool) -> None:
-    """Official gain/loss of each SNV for one gene (and per-tissue extremes), written into ``out``."""
-    width = delta.shape[1]
-    p_splice = delta[:, :, P_SPLICE]
-    gain, loss = p_splice.max(axis=2), p_splice.min(axis=2)  # (snvs, width): over tissues
+def _summarise(out: dict, gene: GeneSites, ref: np.ndarray, alt_out: np.ndarray, pos: np.ndarray, alt: np.ndarray,
+               slot: np.ndarray, start: int, d: int, mask: bool, per_tissue: bool,
+               bound: Certifier | None) -> np.ndarray:
+    """Official gain/loss of each SNV for one gene (and per-tissue extremes) from the block's reference outputs
+    ``ref`` and the SNVs' ``alt_out`` (snvs, width, 12), written into ``out``; with a half-precision ``bound``,
+    which SNVs' gain or loss it leaves undecided."""
+    width = alt_out.shape[1]
+    ref_around, p_splice = deltas(ref, alt_out, pos)
+    at_site = None
     if mask:
-        # as deltas.mask: no gain at annotated sites, no loss elsewhere (no exons: no loss at all)
         window = (start + pos + 1 - d)[:, None] + np.arange(width)[None, :]  # 1-based positions
         at_site = np.isin(window, gene.sites)
-        gain = np.where(at_site, np.minimum(gain, 0), gain)
-        loss = np.where(at_site, loss, np.maximum(loss, 0))
+    gain, loss = _gain_loss(p_splice, at_site)
     rows = np.arange(len(pos))
     g_at, l_at = gain.argmax(axis=1), loss.argmin(axis=1)
     index = (pos, alt, slot)
     out["gain"][index], out["gain_pos"][index] = hundredths(gain[rows, g_at]), g_at - d
     out["loss"][index], out["loss_pos"][index] = hundredths(loss[rows, l_at]), l_at - d
     if per_tissue:
+        delta = alt_out - ref[pos[:, None] + np.arange(width)[None, :]]  # every channel, usage too
         for t, (p_channel, u_channel) in enumerate(zip(P_SPLICE, USAGE)):
             for s, (channel, largest) in enumerate(((p_channel, True), (p_channel, False), (u_channel, True),
                                                     (u_channel, False))):
@@ -112,3 +147,24 @@ def _summarise(out: dict, gene: GeneSites, delta: np.ndarray, pos: np.ndarray, a
                 at = values.argmax(axis=1) if largest else values.argmin(axis=1)
                 out["tissue_delta"][index + (t, s)] = values[rows, at]
                 out["tissue_delta_pos"][index + (t, s)] = at - d
+    if bound is None:
+        return np.zeros(len(pos), dtype=bool)
+    error = bound.error(p_splice, ref_around, alt_out[..., P_SPLICE])
+    (gain_low, loss_low), (gain_high, loss_high) = (_gain_loss(p_splice - error, at_site),
+                                                    _gain_loss(p_splice + error, at_site))
+    decided = ((hundredths(gain_low.max(axis=1)) == hundredths(gain_high.max(axis=1)))
+               & (hundredths(loss_low.min(axis=1)) == hundredths(loss_high.min(axis=1)))
+               & ((out["gain"][index] == 0) | offset_decided(gain_low, gain_high, largest=True))
+               & ((out["loss"][index] == 0) | offset_decided(loss_low, loss_high, largest=False)))
+    return ~decided
+
+
+def _gain_loss(p_splice: np.ndarray, at_site: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Per SNV and position, the largest and smallest delta over tissues, with the official mask (as
+    deltas.mask: no gain at annotated sites, no loss elsewhere; no exons, no loss at all). Both are monotone
+    in the deltas, so bounds of the deltas give bounds of these."""
+    gain, loss = p_splice.max(axis=2), p_splice.min(axis=2)  # (snvs, width): over tissues
+    if at_site is not None:
+        gain = np.where(at_site, np.minimum(gain, 0), gain)
+        loss = np.where(at_site, loss, np.maximum(loss, 0))
+    return gain, loss

@@ -18,6 +18,7 @@ from ..precompute.plan import Plan, input_identity, model_spec
 from ..precompute.tiling import make_tiles
 from ..store.identity import StoreIdentity
 from ..variants.scorer import ScoreOptions, load_genes
+from .certify import Certifier
 from .layout import create_snv_store
 from .regions import describe_regions, snv_intervals
 from .task import SnvTile
@@ -67,6 +68,12 @@ def plan_snvs(config: RunConfig, options: SnvOptions) -> Plan:
         raise ConfigError("the all-SNV store holds `score`'s output: it needs ensemble official and engine fast")
     if config.heads:
         raise ConfigError("fine-tuned heads add variables to track stores (`run --head`), not to the all-SNV store")
+    settings = options.settings()
+    if model.dtype != "float32":  # stored values certified equal to float32's (certify.py)
+        if options.per_tissue:
+            raise ConfigError(f"--per-tissue stores unrounded deltas, which {model.dtype} cannot give as float32 "
+                              "does: use --dtype float32")
+        settings["certified"] = Certifier.for_compute(model.dtype, model.device).identity()
     reference = Reference(config.fasta)
     genes = load_genes(config.annotation, options.score_options())
     options = replace(options, tags=genes.attrs["mask_tags"])  # the store records the tags that mask, not the default
@@ -83,7 +90,7 @@ def plan_snvs(config: RunConfig, options: SnvOptions) -> Plan:
     slots = max_overlap(genes)
     identity = StoreIdentity(**input_identity(config, reference, model), kind="snv", dtype="int8",
                              tiling={"tile_size": config.tile_size, "chunk_size": config.chunk_size, "slots": slots},
-                             settings=options.settings())
+                             settings=settings)
     job = Job(SnvTile(options.distance, options.mask, options.per_tissue, slots), model,
               str(Path(config.fasta).absolute()))
     inputs = {"fasta": str(Path(config.fasta)), "annotation": str(Path(config.annotation))}

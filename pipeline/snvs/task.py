@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -16,6 +16,7 @@ from ..model.config import ModelConfig
 from ..precompute.job import Job, cached_reference
 from ..store.tile import Tile
 from ..store.writes import write_values
+from .certify import Certifier
 from .kernel import GeneSites, snv_kernel
 from .layout import FILLS
 
@@ -50,19 +51,24 @@ class SnvTile:
     def __call__(self, store: Path, tile: Tile, job: Job) -> dict[str, Any]:
         """Every SNV of the tile's segments, summarised per gene, written into the tile's shard."""
         ensemble, reference = job.model.load(), cached_reference(job.fasta)
+        certified = None
+        if job.model.dtype != "float32":  # half precision, certified: float32 where it cannot promise its values
+            bound = Certifier.for_compute(job.model.dtype, job.model.device)
+            certified = bound, replace(job.model, dtype="float32").load()
         d = self.distance
         flank = ModelConfig().flank
         genes = gene_sites(str(store)).get(tile.chrom, [])
         length = tile.end - tile.start
         arrays: dict[str, np.ndarray] = {"ref": np.zeros(length, dtype=np.uint8)}
-        ambiguous = snvs = 0
+        ambiguous = snvs = recomputed = exceeded = 0
         for start, end in blocks(tile.segments, BLOCK):
             seq = reference.fetch(tile.chrom, start - d - flank, end + d + flank)
             ref_bases = seq[d + flank : d + flank + end - start].upper().encode()
             ambiguous += count_ambiguous(ref_bases)
             inside = [g for g in genes if g.start < end and start < g.end]
-            values = snv_kernel(ensemble, start, ref_bases, one_hot(seq), inside, self.slots, d, self.mask,
-                                self.per_tissue)
+            values, counts = snv_kernel(ensemble, start, ref_bases, one_hot(seq), inside, self.slots, d, self.mask,
+                                        self.per_tissue, certified)
+            recomputed, exceeded = recomputed + counts["recomputed"], exceeded + counts["bound_exceeded"]
             for name, block in values.items():
                 if name not in arrays:
                     arrays[name] = np.full((length, *block.shape[1:]), FILLS[name], dtype=block.dtype)
@@ -73,4 +79,7 @@ class SnvTile:
             snvs += 3 * int(np.count_nonzero(scored))
         for name, values in arrays.items():
             write_values(store, f"{tile.chrom}/{name}", (slice(tile.start, tile.end),), values)
-        return {"snvs": snvs, "ambiguous": ambiguous}
+        summary = {"snvs": snvs, "ambiguous": ambiguous}
+        if certified:
+            summary.update(recomputed=recomputed, bound_exceeded=exceeded)
+        return summary

@@ -1,0 +1,101 @@
+"""Measure the half-precision errors behind certified all-SNV stores (snvs/certify.py).
+
+For every SNV of a few windows of real genes (exons +/- 50, and deep intron), the cone passes' reference
+and alternative outputs in float32 and in a half dtype. Prints per window max |diff|, the measured eps and
+eta, and the share of SNVs the bound (measured over all windows, x SAFETY) leaves undecided, that a
+certified store would recompute in float32. The overall (eps, eta) is what `certify.MEASURED` holds.
+
+    python -m pipeline.bench.certify [--dtype bfloat16] [--device cpu] [--shared ../shared]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..genome.encode import one_hot
+from ..genome.fasta import Reference
+from ..model import load_ensemble
+from ..model.config import ModelConfig
+from ..snvs.certify import SAFETY, Certifier, measure, offset_decided
+from ..snvs.kernel import P_SPLICE, deltas, hundredths, snv_outputs
+from ..store.labels import ALTS
+
+DISTANCE = 50
+# (FASTA under ../shared/data, chrom, first, last (1-based, inclusive), gene strand, what)
+WINDOWS = [
+    ("grch37-brca1/chr17.fa.gz", "chr17", 41177927, 41178114, "+", "RND2 exon 2"),
+    ("grch37-brca1/chr17.fa.gz", "chr17", 41275984, 41276182, "-", "BRCA1 exon 2"),
+    ("grch37-brca1/chr17.fa.gz", "chr17", 41341009, 41341186, "+", "NBR1 exon"),
+    ("grch38-chr22/chr22.fa.gz", "chr22", 32066885, 32067089, "+", "SLC5A1 exon 3"),
+    ("grch37-brca1/chr17.fa.gz", "chr17", 41230001, 41230150, "-", "BRCA1 intron"),
+]
+
+
+def window_outputs(ensemble, reference: Reference, chrom: str, first: int, last: int,
+                   strand: str) -> tuple[np.ndarray, np.ndarray]:
+    """Reference outputs and every SNV's outputs within DISTANCE, as the all-SNV kernel computes them."""
+    flank = ModelConfig().flank
+    start, end = first - 1, last
+    seq = reference.fetch(chrom, start - DISTANCE - flank, end + DISTANCE + flank)
+    bases = seq[DISTANCE + flank : DISTANCE + flank + end - start].upper()
+    ref_index = np.array([ALTS.index(b) for b in bases])
+    alts = np.array([[a for a in range(len(ALTS)) if a != r] for r in ref_index]).reshape(-1)
+    starts = np.repeat(np.arange(len(bases)), 3) + DISTANCE + flank
+    return snv_outputs(ensemble, one_hot(seq), starts, alts, DISTANCE, strand)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dtype", default="bfloat16", choices=["bfloat16", "float16"])
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--shared", default=os.environ.get("PANGOLIN_SHARED", "../shared"))
+    parser.add_argument("--weights", default=None, help="default: $PANGOLIN_WEIGHTS")
+    args = parser.parse_args(argv)
+    ensembles = {dtype: load_ensemble("official", args.weights, device=args.device, dtype=dtype)
+                 for dtype in ("float32", args.dtype)}
+    samples, seconds = [], {dtype: 0.0 for dtype in ensembles}
+    for fasta, chrom, first, last, strand, what in WINDOWS:
+        reference = Reference(str(Path(args.shared) / "data" / fasta))
+        outputs = {}
+        for dtype, ensemble in ensembles.items():
+            started = time.perf_counter()
+            ref, alt = window_outputs(ensemble, reference, chrom, first, last, strand)
+            seconds[dtype] += time.perf_counter() - started
+            pos = np.repeat(np.arange(last - first + 1), 3)
+            outputs[dtype] = (ref, alt, *deltas(ref, alt, pos))
+        samples.append((what, outputs["float32"], outputs[args.dtype]))
+    fits = [measure(np.concatenate([o32[0][..., P_SPLICE].ravel(), o32[1][..., P_SPLICE].ravel()]),
+                    np.concatenate([o[0][..., P_SPLICE].ravel(), o[1][..., P_SPLICE].ravel()]),
+                    o32[3], o[3], o[2], o[1][..., P_SPLICE]) for _, o32, o in samples]
+    eps, eta = (max(f[i] for f in fits) for i in (0, 1))
+    bound = Certifier(args.dtype, args.device, eps * SAFETY, eta * SAFETY)
+    print(f"{'window':<15} {'SNVs':>5} {'max|diff|':>10} {'eps':>8} {'eta':>8} {'undecided':>10}")
+    for (what, o32, o), (w_eps, w_eta) in zip(samples, fits, strict=True):
+        diff = max(np.abs(o32[0] - o[0]).max(), np.abs(o32[1] - o[1]).max())
+        share = undecided(bound, o[3], o[2], o[1][..., P_SPLICE]).mean()
+        print(f"{what:<15} {len(o[1]):>5} {diff:>10.2e} {w_eps:>8.4f} {w_eta:>8.4f} {share:>10.1%}")
+    print(f"overall ({args.dtype} on {args.device}): eps {eps:.4f}, eta {eta:.4f}; undecided with SAFETY {SAFETY:g} "
+          f"(no mask). The cone passes took {seconds['float32']:.0f} s in float32, {seconds[args.dtype]:.0f} s in "
+          f"{args.dtype} (timings mean something only on a quiet machine: `bench saturate` times the store)")
+
+
+def undecided(bound: Certifier, delta: np.ndarray, p_ref: np.ndarray, p_alt: np.ndarray) -> np.ndarray:
+    """Per SNV, whether ``bound`` leaves its gain or loss (over one window, unmasked) undecided."""
+    error = bound.error(delta, p_ref, p_alt)
+    decided = np.ones(len(delta), dtype=bool)
+    for largest, extreme in ((True, np.max), (False, np.min)):
+        low, high = extreme(delta - error, axis=2), extreme(delta + error, axis=2)
+        value = hundredths(extreme(delta, axis=2).max(axis=1) if largest else extreme(delta, axis=2).min(axis=1))
+        pick = np.max if largest else np.min
+        decided &= hundredths(pick(low, axis=1)) == hundredths(pick(high, axis=1))
+        decided &= (value == 0) | offset_decided(low, high, largest)
+    return ~decided
+
+
+if __name__ == "__main__":
+    main()
