@@ -33,7 +33,9 @@ def serve(
     queue: Annotated[int, Opt(help="variants waiting to be computed before 429 Too Many Requests")] = 64,
     timeout: Annotated[float, Opt(help="seconds a request may wait for computed answers")] = 30.0,
     max_variants: Annotated[int, Opt(help="variants per batch request")] = 10_000,
-    threads: Annotated[int, Opt(help="torch threads computing (the other cores answer from stores)")] = 1,
+    threads: Annotated[Optional[int], Opt(show_default="the cores this process may use",
+                                          help="torch threads computing (fewer on a machine shared with "
+                                          "other heavy work)")] = None,
     answer_cache: Annotated[int, Opt(help="stored /pangolin/ answers kept encoded in memory, about 1 KB each "
                                           "(least recently used dropped; 0: none)")] = 10_000,
 ) -> None:
@@ -48,13 +50,13 @@ def serve(
         raise typer.BadParameter(f"serve needs the 'serve' extra: pip install 'pangolin-pipeline[serve]' ({err})"
                                  ) from None
     from ..model.checkpoints import resolve_weights
-    from ..model.spec import ModelSpec
+    from ..model.spec import ModelSpec, default_threads
 
     if (fasta is None) != (annotation is None):
         raise typer.BadParameter("give --fasta and --annotation together (or neither: stores only)")
     if not stores and fasta is None:
         raise typer.BadParameter("nothing to serve: give stores, or --fasta and --annotation")
-    if threads < 1:
+    if threads is not None and threads < 1:
         raise typer.BadParameter("must be >= 1", param_hint="--threads")
     if answer_cache < 0:
         raise typer.BadParameter("must be >= 0", param_hint="--answer-cache")
@@ -66,7 +68,7 @@ def serve(
         for path in (fasta, annotation):
             if not path.is_file():
                 raise typer.BadParameter(f"{path} does not exist")
-        model = ModelSpec(str(resolve_weights(weights, None).absolute()), threads=threads)
+        model = ModelSpec(str(resolve_weights(weights, None).absolute()), threads=threads or default_threads(1))
         engine = Engine(fasta, annotation, model)
         _say(f"loading the model ({model.ensemble}) for computed answers (build {engine.build or 'unknown'})")
         engine.load()
