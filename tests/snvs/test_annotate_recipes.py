@@ -1,6 +1,6 @@
-"""docs/annotate.md's recipes: the bcftools block run as written on an exported all-SNV store and a
-user's VCF, each copied value checked against the export and the filter against Python; the vcfanno
-and VEP configurations (tools not installable here) checked against the export's header."""
+"""docs/annotate.md's recipes: the bcftools and vcfanno blocks run as written on an exported all-SNV store
+and a user's VCF, each copied value checked against the export and the filter against Python; the VEP
+configuration (VEP is not installable here) checked against the export's header."""
 
 from __future__ import annotations
 
@@ -44,11 +44,13 @@ def recipe(snv_store, tmp_path_factory) -> Path:  # noqa: F811
     (folder / "snvs.zarr").symlink_to(snv_store)
     # SNVs the store holds (chr17:41,276,126-41,276,135), one multi-allelic, an indel, an SNV outside it
     (folder / "mine.vcf").write_text(
-        "##fileformat=VCFv4.2\n##contig=<ID=chr17,length=81195210>\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
-        "chr17\t41276126\tstored\tC\tA\t.\t.\t.\n"
-        "chr17\t41276128\tmulti\t{ref}\t{alts}\t.\t.\t.\n"
-        "chr17\t41276130\tindel\t{ref2}\t{ref2}T\t.\t.\t.\n"
-        "chr17\t41276500\toutside\tA\tG\t.\t.\t.\n".format(**_bases(snv_store)))
+        "##fileformat=VCFv4.2\n##contig=<ID=chr17,length=81195210>\n"
+        '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">\n'
+        "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS1\n"
+        "chr17\t41276126\tstored\tC\tA\t.\t.\t.\tGT\t0/1\n"
+        "chr17\t41276128\tmulti\t{ref}\t{alts}\t.\t.\t.\tGT\t1/2\n"
+        "chr17\t41276130\tindel\t{ref2}\t{ref2}T\t.\t.\t.\tGT\t0/1\n"
+        "chr17\t41276500\toutside\tA\tG\t.\t.\t.\tGT\t1/1\n".format(**_bases(snv_store)))
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
     result = subprocess.run(["bash", "-e", "-c", block("bcftools", "bash")], cwd=folder, env=env,
                             capture_output=True, text=True, timeout=600)
@@ -93,6 +95,27 @@ def test_vcfanno_config_names_fields_of_the_export(recipe):
     for field in annotation["fields"]:
         assert f"##INFO=<ID={field}," in header, field
     assert set(annotation["ops"]) == {"self"}
+
+
+@pytest.mark.skipif(not shutil.which("vcfanno"), reason="vcfanno (Debian package; CI installs it)")
+def test_vcfanno_recipe_copies_the_exports_values(recipe):
+    (recipe / "pangolin.toml").write_text(block("vcfanno", "toml"))
+    result = subprocess.run(["bash", "-e", "-c", block("vcfanno", "bash")], cwd=recipe, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    exported = records(recipe / "export.vcf.gz")
+    annotated = records(recipe / "annotated.vcfanno.vcf")
+    config = tomllib.loads(block("vcfanno", "toml"))["annotation"][0]
+    matched = 0
+    for key, info in annotated.items():
+        if key not in exported:
+            assert not set(config["names"]) & set(info), key  # the indel and the SNV outside the store get nothing
+            continue
+        for field, name in zip(config["fields"], config["names"], strict=True):
+            value, expected = info[name], exported[key][field]
+            assert value == pytest.approx(expected) if isinstance(expected, float) else value == expected, (key, name)
+        matched += 1
+    assert matched == 4
 
 
 def test_vep_custom_names_fields_of_the_export(recipe):
