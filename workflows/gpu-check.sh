@@ -16,6 +16,8 @@
 #      our Triton kernel side by side (--kernel cudnn --kernel triton), then a window x batch sweep per
 #      dtype on "auto" (each shape and dtype on the kernel it measured faster);
 #   5. the all-SNV store's speed (bench saturate) against `score` and the official-style path;
+#      before it (run after step 2): float16's certification bound (python -m pipeline.bench.certify)
+#      and a certified float16 saturate against float32 on the same card;
 #   6. the chr2 benchmark config (nine genes) precomputed inline and on a dask-cuda cluster: wall
 #      time of each and whether every stored value is equal.
 # Usage (repository root): workflows/gpu-check.sh OUTDIR. BENCH=0 skips step 4, KERNEL=0 step 2.
@@ -56,6 +58,12 @@ if [ "${KERNEL:-1}" = 1 ]; then
     capped 180 "$py" -m pipeline.bench.triton_conv 2>&1 | tee "$out/triton-conv.log"
 fi
 
+step "float16 certification: its bound measured, then the certified all-SNV store against float32"
+# eps and eta for float16 on this GPU (to go into snvs/certify.py's MEASURED), then bench saturate of 1 kb
+# around a BRCA1 exon in float32 and in certified float16: SNVs/s, share recomputed, equality with `score`
+capped 150 "$py" -m pipeline.bench.certify --dtype float16 --device cuda --shared "$shared" \
+    --then-saturate chr17:41,275,647-41,276,645 2>&1 | tee "$out/certify-float16.log"
+
 step "golden tests"
 capped 90 "$py" -m pytest tests/model/test_golden.py -q -p no:cacheprovider 2>&1 | tee "$out/pytest-golden.log"
 
@@ -92,6 +100,5 @@ for name, array in sorted(inline.arrays()) + [(f"{g}/{n}", a) for g, grp in inli
     same = np.array_equal(array[...], other[...], equal_nan=True)
     print(f"{name}: {array.shape} {'equal' if same else 'DIFFERENT'}")
 PY
-# step: certified saturate (lead) -- placeholder: the lead fills in this step (bench saturate --dtype float16)
 
 step "done"

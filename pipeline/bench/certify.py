@@ -55,6 +55,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--shared", default=os.environ.get("PANGOLIN_SHARED", "../shared"))
     parser.add_argument("--weights", default=None, help="default: $PANGOLIN_WEIGHTS")
+    parser.add_argument("--then-saturate", metavar="REGION", default=None,
+                        help="then `bench saturate` REGION of the BRCA1 data in the dtype, certified with the bound "
+                        "just measured (in this process only), e.g. chr17:41,275,647-41,276,645")
     args = parser.parse_args(argv)
     ensembles = {dtype: load_ensemble("official", args.weights, device=args.device, dtype=dtype)
                  for dtype in ("float32", args.dtype)}
@@ -82,6 +85,23 @@ def main(argv: list[str] | None = None) -> None:
     print(f"overall ({args.dtype} on {args.device}): eps {eps:.4f}, eta {eta:.4f}; undecided with SAFETY {SAFETY:g} "
           f"(no mask). The cone passes took {seconds['float32']:.0f} s in float32, {seconds[args.dtype]:.0f} s in "
           f"{args.dtype} (timings mean something only on a quiet machine: `bench saturate` times the store)")
+    if args.then_saturate:
+        saturate_certified(args, eps, eta)
+
+
+def saturate_certified(args: argparse.Namespace, eps: float, eta: float) -> None:
+    """`bench saturate` in the half dtype with the bound just measured (a dtype and device whose bound is not
+    in `certify.MEASURED` yet: a GPU's float16 before its figures are in the code)."""
+    from ..genome.regions import parse_region
+    from ..snvs import certify
+    from .snvs import bench_saturate
+
+    certify.MEASURED[(args.dtype, args.device.split(":")[0])] = (eps, eta)
+    region = parse_region(args.then_saturate)
+    data = Path(args.shared) / "data" / "grch37-brca1"
+    for dtype in ("float32", args.dtype):
+        print(bench_saturate(str(data / "chr17.fa.gz"), str(data / "canonical.gtf"), region.chrom, region.start,
+                             region.end, args.weights, device=args.device, dtype=dtype))
 
 
 def undecided(bound: Certifier, delta: np.ndarray, p_ref: np.ndarray, p_alt: np.ndarray) -> np.ndarray:

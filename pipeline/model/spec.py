@@ -26,7 +26,7 @@ from .ensemble import Ensemble, ensemble_members, load_ensemble
 class ModelSpec:
     """An ensemble to load: which checkpoints (``weights``: a resolved directory), engine, dtype and
     device, the activation memory budget, the torch threads of the process that runs it, and the
-    float32 CPU convolution kernel (auto, onednn, own)."""
+    convolution kernel (auto; onednn or own on a CPU, cudnn or triton on CUDA)."""
 
     weights: str
     ensemble: str = "official"
