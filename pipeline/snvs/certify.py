@@ -4,7 +4,7 @@ A store keeps each SNV's gain and loss as hundredths and their offsets. Half pre
 CPU with AMX, float16 on a GPU) computes several times faster than float32 but moves the outputs
 in their last digits, so a value near a rounding boundary (x.xx5) may round the other way, and an
 offset whose runner-up is close may move. Certification keeps every stored value equal to float32's
-without trusting luck: from the half-precision outputs it bounds where the float32 outputs can be,
+without trusting luck: from the half-precision outputs it bounds where float32's deltas can be,
 and recomputes in float32 every SNV whose stored values that bound leaves undecided.
 
 The bound. Each output channel is a mean over replicates of sigmoids p = s(z) of a network's logit z.

@@ -3,7 +3,9 @@
 For each strand with genes in the block, one cone-of-influence call scores the reference and the
 three substitutions at every position (`Ensemble.score_substitutions`). The summaries are the ones
 `score` computes (same arithmetic: alt - ref, max/min over tissues, the official mask, first
-argmax/argmin), vectorised over the SNVs of each gene.
+argmax/argmin), vectorised over the SNVs of each gene. In half precision each block is certified
+(certify.py): the SNVs whose stored values the half-precision outputs cannot promise are scored again
+in float32 and their summaries overwritten.
 """
 
 from __future__ import annotations
@@ -43,9 +45,9 @@ def hundredths(values: np.ndarray) -> np.ndarray:
 
 def snv_kernel(ensemble: Ensemble, start: int, ref_bases: bytes, onehot: np.ndarray, genes: list[GeneSites],
                slots: int, d: int, mask: bool, per_tissue: bool,
-               certified: tuple[Certifier, Ensemble] | None = None) -> tuple[dict[str, np.ndarray], int]:
-    """Summaries of the SNVs of positions [start, start + len(ref_bases)) (0-based), and how many SNVs
-    were recomputed in float32.
+               certified: tuple[Certifier, Ensemble] | None = None) -> tuple[dict[str, np.ndarray], dict[str, int]]:
+    """Summaries of the SNVs of positions [start, start + len(ref_bases)) (0-based), and counts: SNVs
+    ``recomputed`` in float32 and float32 deltas outside the bound (``bound_exceeded``, see below).
 
     ``onehot`` covers [start - d - flank, end + d + flank); ``genes`` (official order: plus strand
     first, then by start) are those overlapping the block. Returns arrays over the block's positions:
@@ -101,7 +103,7 @@ def snv_kernel(ensemble: Ensemble, start: int, ref_bases: bytes, onehot: np.ndar
 
 
 def snv_outputs(ensemble: Ensemble, onehot: np.ndarray, starts: np.ndarray, snv_alt: np.ndarray, d: int,
-                   strand: str) -> tuple[np.ndarray, np.ndarray]:
+                strand: str) -> tuple[np.ndarray, np.ndarray]:
     """The block's reference outputs and each SNV's within ``d`` of it (cone passes: `score_substitutions`)."""
     ref, (alt,) = ensemble.score_substitutions(onehot, [(starts, _ALT_ONEHOT[snv_alt][:, None, :])], d, strand)
     return ref, alt
