@@ -8,9 +8,11 @@ positions, chunks of 64 Ki, float16), written only in the chunks around the quer
 (three on each side of the boundary between shards 95 and 96, both strands) through the store's
 own write path; empty chunks are not written, so it is small. Its values are synthetic (the model
 is not run). nginx's access log counts every request (the server's side: one line per request) and
-says which kind: ``zarr.json`` (metadata), a suffix range (a shard's index, read with the shard's
-tail) or a range (a chunk). Times are the best of ``--repeats``, each from a fresh process state
-(no remembered metadata or indexes); a repeat of the query in the same process is counted too.
+says which kind: ``zarr.json`` (metadata), the group's shard-index bundle (store/shard_indexes.py),
+a suffix range (a shard's index, read with the shard's tail) or a range (a chunk). The same store is
+published twice, with its bundles and without them (as stores made before bundles are), and every
+query runs on both. Times are the best of ``--repeats``, each from a fresh process state (no
+remembered metadata, bundles or indexes); a repeat of the query in the same process is counted too.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from ..store import consolidate
 from ..store.location import forget_remote_stores, request_counts
 from ..store.manifest import Manifest
 from ..store.publish import publish
+from ..store.shard_indexes import GROUP as BUNDLES
 from ..store.tile import Tile
 from ..store.writes import write_values
 from ..tracks.layout import VARIABLES
@@ -46,8 +49,9 @@ QUERIES = {  # name -> the 1-based first position of a 10,000-base region
 WRITTEN = ((SHARD * TILE - 3 * CHUNK, SHARD * TILE), (SHARD * TILE, SHARD * TILE + 3 * CHUNK))  # 0-based
 
 
-def chr1_store(path: Path, seed: int = 0) -> Path:
-    """The chr1-sized store: metadata of the whole chromosome, values only in `WRITTEN` (tiles done)."""
+def chr1_store(path: Path, seed: int = 0, bundles: bool = True) -> Path:
+    """The chr1-sized store: metadata of the whole chromosome, values only in `WRITTEN` (tiles done);
+    without shard-index bundles unless ``bundles`` (a store as made before them)."""
     rng = np.random.default_rng(seed)
     contigs = {"chr1": CHR1}
     create_synthetic(path, synthetic_genes(rng, 2_000, contigs), contigs)
@@ -60,7 +64,7 @@ def chr1_store(path: Path, seed: int = 0) -> Path:
             values = rng.random((tile.end - tile.start, 4), dtype=np.float32) ** 8
             write_values(path, f"chr1/{name}", ("+-".index(tile.strand), slice(tile.start, tile.end)), values)
         manifest.mark_done(tile.id)
-    consolidate(path)  # as a finished run leaves it
+    consolidate(path, bundles=bundles)  # as a finished run leaves it
     return path
 
 
@@ -72,6 +76,8 @@ def kind(uri: str, asked: str) -> str:
     """What a request read, from its path and Range header."""
     if uri.endswith("zarr.json"):
         return "metadata"
+    if f"/{BUNDLES}/" in uri:
+        return "bundle"
     if asked.startswith("bytes=-"):
         return "index"  # a suffix range: the shard's index, with the shard's tail
     return "chunk" if asked.startswith("bytes=") else "whole"
@@ -119,7 +125,7 @@ def measure(nginx: NginxServer, local: Path, url: str, text: str, strand: str | 
             "local_s": best_time(lambda: read(local), repeats)}
 
 
-ORDER = ("metadata", "index", "chunk", "whole")
+ORDER = ("metadata", "bundle", "index", "chunk", "whole")
 
 
 def describe(counts: Counter) -> str:
@@ -131,30 +137,33 @@ def bench_remote(repeats: int = 3) -> str:
     if NGINX is None:
         raise RuntimeError("nginx is not installed (apt-get install nginx): the benchmark serves the store with it")
     with tempfile.TemporaryDirectory() as tmp:
-        store = chr1_store(Path(tmp) / "chr1.zarr")
         www = Path(tmp) / "www"
-        publish(store, str(www / "chr1.zarr"))
+        stores = {}
+        for name, bundles in (("no", False), ("yes", True)):  # the same values (same seed), with and without
+            stores[name] = chr1_store(Path(tmp) / f"chr1-{name}.zarr", bundles=bundles)
+            publish(stores[name], str(www / f"chr1-{name}.zarr"))
         nginx = NginxServer(www, Path(tmp) / "nginx").start()
         try:
-            url = f"{nginx.url}/chr1.zarr"
             lines = [f"chr1-sized track store (248,956,422 positions, shards of {TILE:,}, chunks of {CHUNK:,}, "
                      f"float16) served by nginx on loopback; best of {repeats}, load "
                      f"{os.getloadavg()[0]:.1f} at start",
                      "",
-                     "| 10,000 bases | strands | requests (fresh process) | bytes (metadata / index / chunk) | "
-                     "same query again | remote ms | local ms | remote / local | equal |",
-                     "|---|---|---|---|---|---|---|---|---|"]
-            for name, first in QUERIES.items():
+                     "| 10,000 bases | strands | bundle | requests (fresh process) | bytes (metadata / bundle / "
+                     "index / chunk) | same query again | remote ms | local ms | remote / local | equal |",
+                     "|---|---|---|---|---|---|---|---|---|---|"]
+            for query, first in QUERIES.items():
                 for strand in ("+", None):
-                    r = measure(nginx, store, url, region(first), strand, repeats)
-                    if r["client_requests"] != r["served"]:  # the client's count must agree with the server's
-                        raise RuntimeError(f"nginx served {r['served']} requests, the reader counted "
-                                           f"{r['client_requests']}")
-                    sent = " / ".join(f"{r['sent'][k]:,}" for k in ORDER[:3])
-                    lines.append(f"| {name} ({region(first)}) | {strand or 'both'} | {describe(r['kinds'])} | "
-                                 f"{sent} | {describe(r['again'])} | {r['remote_s'] * 1e3:.0f} | "
-                                 f"{r['local_s'] * 1e3:.0f} | {r['remote_s'] / r['local_s']:.2f} | "
-                                 f"{'yes' if r['equal'] else 'NO'} |")
+                    for name, store in stores.items():
+                        url = f"{nginx.url}/{store.name}"
+                        r = measure(nginx, store, url, region(first), strand, repeats)
+                        if r["client_requests"] != r["served"]:  # the client's count must agree with the server's
+                            raise RuntimeError(f"nginx served {r['served']} requests, the reader counted "
+                                               f"{r['client_requests']}")
+                        sent = " / ".join(f"{r['sent'][k]:,}" for k in ORDER[:4])
+                        lines.append(f"| {query} ({region(first)}) | {strand or 'both'} | {name} | "
+                                     f"{describe(r['kinds'])} | {sent} | {describe(r['again'])} | "
+                                     f"{r['remote_s'] * 1e3:.0f} | {r['local_s'] * 1e3:.0f} | "
+                                     f"{r['remote_s'] / r['local_s']:.2f} | {'yes' if r['equal'] else 'NO'} |")
         finally:
             nginx.stop()
             forget_remote_stores()

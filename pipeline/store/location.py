@@ -24,6 +24,12 @@ Remote reads are wrapped (`RemoteStore`) so that:
   memory, so a lookup in a sparse all-SNV store costs one request per shard touched;
 - shard indexes are kept in memory once read (a published shard never changes), so a later query
   in the same shard asks only for its chunk ranges;
+- where the store has a shard-index bundle for a group (shard_indexes.py; listed in the consolidated
+  metadata), it is read once (one request) and every shard index of that group comes from it: a
+  query then reads only its chunk ranges, a shard the bundle does not list is absent without a
+  request (zarr reads fill values, as for a missing object), and a shard smaller than
+  ``PANGOLIN_TAIL`` is read whole at its first chunk (one request per shard, as without a bundle);
+  stores without bundles are read as before;
 - a byte range that comes back short (a truncated object) is an error, never a short chunk;
 - with ``PANGOLIN_CACHE=DIR`` (the CLI's ``--cache DIR``) every byte range read is kept on disk and
   a repeated query reads nothing from the network;
@@ -33,11 +39,13 @@ Remote reads are wrapped (`RemoteStore`) so that:
 from __future__ import annotations
 
 import asyncio
+import gzip
 import hashlib
 import json
 import os
 import re
 import threading
+import zlib
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import cached_property
@@ -45,6 +53,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import StoreError
+from . import shard_indexes
 
 SCHEMES = ("http://", "https://", "s3://", "gs://", "gcs://")
 MANIFEST = "_tiles"
@@ -334,7 +343,7 @@ def _remote_store_class() -> type:
             self.backoff = float(os.environ.get("PANGOLIN_BACKOFF", "0.25"))
             cache = os.environ.get(CACHE_ENV)
             self.cache_dir = Path(cache) if cache else None
-            self.counts = {"requests": 0, "bytes": 0, "cache_hits": 0, "index_hits": 0}
+            self.counts = {"requests": 0, "bytes": 0, "cache_hits": 0, "index_hits": 0, "bundle_hits": 0}
             self._memo: dict[str, bytes | None] = {}
             self.tail = int(os.environ.get("PANGOLIN_TAIL", str(64 * 1024)))
             self._whole: OrderedDict[str, bytes] = OrderedDict()  # small objects that came whole with their index
@@ -342,6 +351,8 @@ def _remote_store_class() -> type:
             self._indexes: OrderedDict[tuple[str, int], bytes] = OrderedDict()  # shard indexes read so far
             self._indexes_limit = 16_384  # ~4 MB of 16-chunk indexes
             self._nodes: dict[str, Any] | None = None  # the consolidated metadata, parsed once
+            self._bundles: dict[str, dict[str, Any] | None] = {}  # group -> its shard-index bundle (None: none)
+            self._bundle_locks: dict[str, asyncio.Lock] = {}  # one fetch per bundle when shards are read at once
 
         def _with_store(self, store: Any) -> RemoteStore:
             return type(self)(store, self.url)
@@ -377,6 +388,10 @@ def _remote_store_class() -> type:
             whole = None if metadata else self._from_whole(key, byte_range)
             if whole is not None:
                 return prototype.buffer.from_bytes(whole)
+            bundled = None if metadata else await self._from_bundle(key, prototype, byte_range)
+            if bundled is not None:
+                data = bundled[0]
+                return None if data is None else prototype.buffer.from_bytes(data)
             index = self._remembered_index(key, byte_range)
             if index is not None:
                 return prototype.buffer.from_bytes(index)
@@ -396,6 +411,72 @@ def _remote_store_class() -> type:
             elif cached is not None and data is not None:
                 self._write_cache(cached, data)
             return None if data is None else prototype.buffer.from_bytes(data)
+
+        async def _from_bundle(self, key: str, prototype: Any, byte_range: Any) -> tuple[bytes | None] | None:
+            """A shard's bytes answered through its group's bundle, as a 1-tuple (``(None,)``: the shard does
+            not exist), or None where the bundle has nothing to say (no bundle, not a bundled array)."""
+            array, chunk, _ = key.partition("/c/")
+            if not chunk or array.startswith(f"{shard_indexes.GROUP}/"):
+                return None
+            bundle = await self._bundle(array.split("/", 1)[0])
+            if bundle is None or array not in bundle["arrays"]:
+                return None
+            entry = shard_indexes.lookup(bundle, key)
+            if entry is None:
+                return (None,)  # the shard was never written: no request, as zarr would get for a missing object
+            size, index = entry
+            if isinstance(byte_range, SuffixByteRequest) and byte_range.suffix == len(index):
+                self._check_index(key, index)
+                self.counts["bundle_hits"] += 1
+                return (index,)
+            if isinstance(byte_range, RangeByteRequest) and size <= self.tail:
+                data = await self._fetch_whole(key, prototype, size)  # later ranges of it come from memory
+                return (data[byte_range.start:byte_range.end],)
+            return None  # a chunk of a large shard, or the whole shard: one request as usual
+
+        async def _bundle(self, group: str) -> dict[str, Any] | None:
+            """The shard-index bundle of ``group``, read once (None where the store has none for it)."""
+            if group not in self._bundles:
+                lock = self._bundle_locks.setdefault(group, asyncio.Lock())
+                async with lock:
+                    if group not in self._bundles:
+                        if self._memo.get("zarr.json") is None:
+                            return None  # not opened through the root: nothing known yet, ask again later
+                        self._bundles[group] = await self._read_bundle(group)
+            return self._bundles[group]
+
+        async def _read_bundle(self, group: str) -> dict[str, Any] | None:
+            meta = (self._consolidated() or {}).get(f"{shard_indexes.GROUP}/{group}")
+            if not meta or tuple(c.get("name") for c in meta.get("codecs", [])) != shard_indexes.CODECS \
+                    or meta.get("chunk_grid", {}).get("configuration", {}).get("chunk_shape") != meta.get("shape") \
+                    or meta.get("chunk_key_encoding", {}).get("name") != "default":
+                return None  # a store made before bundles (or one this reader cannot decode): shard by shard
+            key = shard_indexes.bundle_key(group)
+            where = f"{self.url}/{key}"
+            buffer = await self.get(key, default_buffer_prototype())
+            if buffer is None:
+                raise StoreError(f"cannot read {where}: the store lists this shard-index bundle but it is missing "
+                                 "(republish the store)")
+            try:
+                data = gzip.decompress(buffer.to_bytes())
+            except (OSError, EOFError, zlib.error):
+                raise StoreError(f"cannot read {where}: the shard-index bundle is corrupt (republish the store)") \
+                    from None
+            return shard_indexes.decode(data[: meta["shape"][0]], where)
+
+        async def _fetch_whole(self, key: str, prototype: Any, size: int) -> bytes:
+            """A small shard, whole (its size from the bundle), kept for its later chunk ranges."""
+            data = await self._fetch(key, prototype, None)
+            if data is None or len(data) != size:
+                raise StoreError(f"cannot read {self.url}/{key}: " + (
+                    "missing, though its store's shard-index bundle lists it" if data is None else
+                    f"{len(data)} bytes came back for an object of {size} (it is truncated or was replaced: "
+                    "republish the store)"))
+            self._whole[key] = data
+            self._write_cache(self._cache_file(key, "whole"), data)
+            if len(self._whole) > self._whole_limit:
+                self._whole.popitem(last=False)
+            return data
 
         def _remembered_index(self, key: str, byte_range: Any) -> bytes | None:
             if not isinstance(byte_range, SuffixByteRequest):
@@ -532,7 +613,7 @@ def request_counts(where: str | StoreLocation) -> dict[str, int]:
     """Requests, bytes and disk-cache hits so far for a remote store (zeros for a local one)."""
     location = locate(where)
     if location.url is None or location.url not in _STORES:
-        return {"requests": 0, "bytes": 0, "cache_hits": 0, "index_hits": 0}
+        return {"requests": 0, "bytes": 0, "cache_hits": 0, "index_hits": 0, "bundle_hits": 0}
     return dict(_STORES[location.url].counts)
 
 
