@@ -8,9 +8,9 @@ is needed::
 
 It opens the groups with xarray's zarr backend (consolidated metadata when the store has it, so
 opens read one file and never warn), renames the on-disk ``offset`` axis to ``position`` and gives
-it a `PositionIndex`, and leaves out the ``_tiles`` work manifest. Stores of format 1 (axis stored
-as ``position``) are read the same way. xarray imports this module whenever it lists its engines,
-so it imports nothing heavy at module level.
+it a `PositionIndex`, and leaves out the ``_tiles`` work manifest and the ``_shard_indexes`` bundles.
+Stores of format 1 (axis stored as ``position``) are read the same way. xarray imports this module
+whenever it lists its engines, so it imports nothing heavy at module level.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from xarray.backends import BackendEntrypoint
 
 DESCRIPTION = "Pangolin splice-track stores (Zarr v3) with a lazy 1-based position index"
 MANIFEST = "_tiles"
+NOT_CHROMOSOMES = (MANIFEST, "_shard_indexes")  # the work manifest; shard-index bundles (shard_indexes.py)
 
 
 class PangolinBackendEntrypoint(BackendEntrypoint):
@@ -74,7 +75,7 @@ class PangolinBackendEntrypoint(BackendEntrypoint):
                                                              drop_variables=_dropping(drop_variables, every),
                                                              **_v3_only(path))
         groups = {name: as_track(ds.assign_coords(labels.get(name.strip("/"), {})), path)
-                  for name, ds in groups.items() if name.strip("/").split("/")[0] != MANIFEST}
+                  for name, ds in groups.items() if name.strip("/").split("/")[0] not in NOT_CHROMOSOMES}
         for ds in groups.values():
             ds.attrs.pop("offset", None)  # the note for plain-zarr readers; positions are labelled here
         return groups
@@ -159,7 +160,7 @@ def _root_facts(path: str, mtime_ns: int, size: int) -> tuple[Any, bool]:
 
 
 def _chromosomes(location: Any) -> list[str]:
-    return [name for name in location.groups() if name != MANIFEST]
+    return [name for name in location.groups() if name not in NOT_CHROMOSOMES]
 
 
 def _fixed_labels(location: Any, chrom: str) -> dict[str, Any]:

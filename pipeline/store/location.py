@@ -432,7 +432,15 @@ def _remote_store_class() -> type:
             if isinstance(byte_range, RangeByteRequest) and size <= self.tail:
                 data = await self._fetch_whole(key, prototype, size)  # later ranges of it come from memory
                 return (data[byte_range.start:byte_range.end],)
-            return None  # a chunk of a large shard, or the whole shard: one request as usual
+            if byte_range is None:  # the whole shard: its size is known, so a truncated one is named as such
+                cached = self._cache_file(key, None)
+                if cached is not None and cached.is_file():
+                    self.counts["cache_hits"] += 1
+                    return (cached.read_bytes(),)
+                data = await self._fetch_whole(key, prototype, size)
+                self._write_cache(cached, data)
+                return (data,)
+            return None  # a chunk of a large shard: one request as usual
 
         async def _bundle(self, group: str) -> dict[str, Any] | None:
             """The shard-index bundle of ``group``, read once (None where the store has none for it)."""
@@ -465,13 +473,15 @@ def _remote_store_class() -> type:
             return shard_indexes.decode(data[: meta["shape"][0]], where)
 
         async def _fetch_whole(self, key: str, prototype: Any, size: int) -> bytes:
-            """A small shard, whole (its size from the bundle), kept for its later chunk ranges."""
+            """A shard, whole (its size from the bundle); kept for its later chunk ranges if small."""
             data = await self._fetch(key, prototype, None)
             if data is None or len(data) != size:
                 raise StoreError(f"cannot read {self.url}/{key}: " + (
                     "missing, though its store's shard-index bundle lists it" if data is None else
                     f"{len(data)} bytes came back for an object of {size} (it is truncated or was replaced: "
                     "republish the store)"))
+            if size > self.tail:
+                return data
             self._whole[key] = data
             self._write_cache(self._cache_file(key, "whole"), data)
             if len(self._whole) > self._whole_limit:

@@ -6,6 +6,10 @@ Order makes it safe to read at any moment: a store is readable by URL only throu
 it would change, every other object is copied and verified, and the root is written last. A reader
 therefore sees the old store, no store ("not a Zarr v3 store"), or the whole new one; never half.
 
+Only current shard-index bundles (shard_indexes.py) are published: a store whose shards were written
+after its last consolidation is refused until ``finalize`` rewrites them, so a published bundle always
+describes the published shards.
+
 Resumable without a state file: an object already at the destination with the same size and MD5
 (the S3 ETag of a single-part upload, GCS's md5Hash, else read back) is not copied again. Every object copied is
 verified the same way after the upload.
@@ -22,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import StoreError
+from . import shard_indexes
 from .consolidated import is_consolidated
 from .identity import read_identity
 from .location import describe_error, filesystem, is_url
@@ -64,6 +69,10 @@ def publish(source: str | Path, destination: str, progress: Callable[[str], None
                          "before publishing")
     if not is_consolidated(src):
         raise StoreError(f"store {src} has no consolidated metadata: run `pangolin-pipeline finalize {src}` first")
+    stale = shard_indexes.stale(src)  # shards written after the last consolidation (e.g. array parts)
+    if stale:
+        raise StoreError(f"store {src} has shard-index bundles older than its shards ({', '.join(stale[:3])}): run "
+                         f"`pangolin-pipeline finalize {src}` first")
     fs, root = _destination(destination)
     report = PublishReport(destination)
     objects = sorted(p.relative_to(src).as_posix() for p in src.rglob("*")

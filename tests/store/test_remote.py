@@ -144,38 +144,66 @@ def test_region_query_goal(nginx, wide_shards):
     print(f"10 kb query: {len(served)} requests, {sum(r[3] for r in served):,} bytes, {remote_s:.3f} s "
           f"(local {local_s:.3f} s)")
     assert len(served) - len(data) == 1  # metadata
+    bundles = [uri for _, uri, *_ in data if "/_shard_indexes/" in uri]
+    assert bundles == ["/wide.zarr/_shard_indexes/chr22/c/0"], data  # every shard index of chr22, read once
     per_variable = {}
     for _, uri, *_ in data:
-        per_variable.setdefault(uri.split("/")[3], []).append(uri)
+        if uri not in bundles:
+            per_variable.setdefault(uri.split("/")[3], []).append(uri)
     assert set(per_variable) == {"p_splice", "usage"}
-    assert all(len(uris) <= 3 for uris in per_variable.values()), data  # <= 3 ranges per variable
+    assert all(len(uris) <= 2 for uris in per_variable.values()), data  # chunk ranges only: no index reads
     assert remote_s <= 2 * local_s + 0.5
 
 
-def test_chr1_sized_region_queries_read_few_ranges(nginx, www, tmp_path_factory):
-    """The goal on a store of chr1's length (the benchmark's, python -m pipeline.bench.remote): a 10 kb
-    region reads the metadata once and, per variable, the shard's index and the chunks it spans; the same
-    query again in the process reads only those chunks (metadata and shard indexes are remembered)."""
-    from pipeline.bench.remote import QUERIES, chr1_store, kinds, region
+@pytest.fixture(scope="module")
+def chr1_stores(www, tmp_path_factory) -> dict[bool, Path]:
+    """The benchmark's chr1-sized store (python -m pipeline.bench.remote), published with its shard-index
+    bundles (as `run` and `finalize` now leave a store) and without them (a store made before)."""
+    from pipeline.bench.remote import chr1_store
+
+    stores = {}
+    for bundles in (True, False):
+        name = f"chr1-{'with' if bundles else 'without'}.zarr"
+        stores[bundles] = chr1_store(tmp_path_factory.mktemp("chr1") / name, bundles=bundles)
+        publish(stores[bundles], str(www / name))
+    return stores
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("bundles", [True, False], ids=["bundle", "no-bundle"])
+def test_chr1_sized_region_queries_read_few_ranges(nginx, chr1_stores, bundles):
+    """The goal on a store of chr1's length: a 10 kb region reads the metadata once, the chromosome's
+    shard-index bundle once, and per variable only the chunk ranges it spans (inside one chunk: 1 metadata
+    + 1 bundle + 2 chunk ranges). A store without a bundle still reads, as before: per variable and
+    shard its index, then its chunks. The same query again in the process reads only the chunks."""
+    from pipeline.bench.remote import QUERIES, kinds, region
     from pipeline.tracks.query import to_table
     from pipeline.tracks.reader import TrackReader
 
-    store = chr1_store(tmp_path_factory.mktemp("chr1") / "chr1.zarr")
-    publish(store, str(www / "chr1.zarr"))
-    url = f"{nginx.url}/chr1.zarr"
-    for name in ("inside one chunk", "across two chunks"):
-        text, first = region(QUERIES[name]), QUERIES[name]
+    store = chr1_stores[bundles]
+    url = f"{nginx.url}/{store.name}"
+    for name, first in QUERIES.items():
+        text = region(first)
         chunks = len({(first - 1) // 65_536, (first + 9_998) // 65_536})
+        shards = len({(first - 1) // 1_048_576, (first + 9_998) // 1_048_576})
         expected = to_table(TrackReader(store).select(text, "+"))
         forget_remote_stores()
         nginx.clear_log()
         got = to_table(TrackReader(url).select(text, "+"))
         assert got.equals(expected) and len(got) == 10_000 and not got.isna().all().all()
         requests, _ = kinds(nginx.requests())
-        assert dict(requests) == {"metadata": 1, "index": 2, "chunk": 2 * chunks}, (name, nginx.requests())
+        wanted = {"metadata": 1, "bundle": 1} if bundles else {"metadata": 1, "index": 2 * shards}
+        assert dict(requests) == {**wanted, "chunk": 2 * chunks}, (name, nginx.requests())
         nginx.clear_log()
         assert to_table(TrackReader(url).select(text, "+")).equals(expected)
         assert dict(kinds(nginx.requests())[0]) == {"chunk": 2 * chunks}, (name, nginx.requests())
+    forget_remote_stores()
+    nginx.clear_log()
+    nothing = to_table(TrackReader(url).select("chr1:1-10,000", "+"))  # a shard never written
+    assert nothing.equals(to_table(TrackReader(store).select("chr1:1-10,000", "+")))
+    assert nothing.filter(like="_p_splice").isna().all().all()
+    absent = {"bundle": 1} if bundles else {"index": 2}  # the bundle says it is absent; else a 404 per variable
+    assert dict(kinds(nginx.requests())[0]) == {"metadata": 1, **absent}, nginx.requests()
 
 
 def test_datatree_of_24_chromosomes_opens_in_one_request(nginx, small_store, www):
