@@ -15,6 +15,9 @@ MAX_POSITION = 2_000_000_000  # no contig is longer: a larger POS is refused bef
 MAX_ALLELE = 200  # bases of REF or ALT
 _VARIANT = re.compile(r"^\s*((?:chr)?[A-Za-z0-9_.]{1,40}?)[:\-\s]+([\d,_]{1,15})(?:[:\-]|\s+|:\s*)([A-Za-z]+)"
                       r"\s*(?:[:>\-]|\s)\s*([A-Za-z]+)\s*$")
+# HGVS's genomic substitution on a chromosome name: chr17:g.41276126C>A (accessions such as NC_000017.10 are
+# not mapped: their version names the build, which a lookup takes from hg= or the store)
+_HGVS = re.compile(r"^\s*((?:chr)?[A-Za-z0-9_]{1,40}):g\.([\d,_]{1,15})([A-Za-z])>([A-Za-z])\s*$")
 
 
 class InputProblem(Exception):
@@ -43,7 +46,8 @@ class Variant:
 
 
 def parse(text: Any) -> Variant:
-    """``chr17-41276126-C-A``, ``chr17:41276126:C:A`` or ``17:41276126 C>A``; every problem named.
+    """``chr17-41276126-C-A``, ``chr17:41276126:C:A``, ``17:41276126 C>A`` or ``chr17:g.41276126C>A``;
+    every problem named.
 
     Raises `InputProblem` (400) for anything else: not a string, too long, no such form, POS out of
     range, bases other than A/C/G/T, REF equal to ALT.
@@ -52,10 +56,14 @@ def parse(text: Any) -> Variant:
         raise InputProblem("malformed_variant", f"a variant must be a string, not {type(text).__name__}")
     if len(text) > MAX_VARIANT_TEXT:
         raise InputProblem("malformed_variant", f"variant text longer than {MAX_VARIANT_TEXT} characters")
-    match = _VARIANT.match(text.strip().strip("'\"").strip(","))
+    stripped = text.strip().strip("'\"").strip(",")
+    match = _VARIANT.match(stripped) or _HGVS.match(stripped)
+    if not match and re.match(r"N[CT]_\d+(\.\d+)?:g\.", stripped):
+        raise InputProblem("malformed_variant", f"{_shown(text)}: RefSeq accessions are not mapped to chromosomes "
+                           "(their version names a build); give the chromosome, e.g. chr17:g.41276126C>A")
     if not match:
         raise InputProblem("malformed_variant", f"{_shown(text)} is not a variant as CHROM-POS-REF-ALT "
-                           "(e.g. chr17-41276126-C-A, chr17:41276126:C:A or 17:41276126 C>A)")
+                           "(e.g. chr17-41276126-C-A, chr17:41276126:C:A, 17:41276126 C>A or chr17:g.41276126C>A)")
     chrom, pos_text, ref, alt = match.groups()
     pos = int(pos_text.replace(",", "").replace("_", ""))
     if not 1 <= pos <= MAX_POSITION:

@@ -68,15 +68,16 @@ def plan_snvs(config: RunConfig, options: SnvOptions) -> Plan:
         raise ConfigError("the all-SNV store holds `score`'s output: it needs ensemble official and engine fast")
     if config.heads:
         raise ConfigError("fine-tuned heads add variables to track stores (`run --head`), not to the all-SNV store")
-    settings = options.settings()
+    certified = None
     if model.dtype != "float32":  # stored values certified equal to float32's (certify.py)
         if options.per_tissue:
             raise ConfigError(f"--per-tissue stores unrounded deltas, which {model.dtype} cannot give as float32 "
                               "does: use --dtype float32")
-        settings["certified"] = Certifier.for_compute(model.dtype, model.device).identity()
+        certified = Certifier.for_compute(model.dtype, model.device).identity()
     reference = Reference(config.fasta)
     genes = load_genes(config.annotation, options.score_options())
     options = replace(options, tags=genes.attrs["mask_tags"])  # the store records the tags that mask, not the default
+    settings = options.settings() | ({"certified": certified} if certified else {})
     genes = genes_on_reference(genes, reference)
     if config.chroms:
         wanted = {reference.resolve(c) for c in config.chroms}

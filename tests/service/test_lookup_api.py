@@ -24,6 +24,17 @@ def test_stored_answer_has_spliceai_lookups_shape(client):
     assert gene["t_id"] == "" and gene["t_priority"] == "N"  # a gene's answer: no transcript id is known
 
 
+@pytest.mark.parametrize("variant", ["chr17:g.41276126C>A", "17:g.41276126c>a"])
+def test_hgvs_genomic_substitution_is_the_same_variant(client, variant):
+    params = {"hg": "37", "distance": "50", "mask": "1"}
+    hgvs = client.get("/pangolin/", params={**params, "variant": variant})
+    plain = client.get("/pangolin/", params={**params, "variant": STORED_SNV})
+    assert hgvs.status_code == 200, hgvs.text
+    assert hgvs.json()["scores"] == plain.json()["scores"] and hgvs.json()["source"] == "pangolin:store"
+    accession = client.get("/pangolin/", params={**params, "variant": "NC_000017.10:g.41276126C>A"})
+    assert accession.status_code == 400 and "RefSeq accessions" in accession.json()["error"]
+
+
 def test_post_with_a_json_body_as_that_service_accepts(client):
     r = client.post("/pangolin/", json={"hg": "37", "distance": 50, "mask": "1", "variant": STORED_SNV})
     assert r.status_code == 200 and r.json()["source"] == "pangolin:store"

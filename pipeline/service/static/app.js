@@ -4,6 +4,7 @@
 "use strict";
 
 const VARIANT = /^\s*((?:chr)?[A-Za-z0-9_.]{1,40}?)[:\-\s]+([\d,_]{1,15})(?:[:\-]|\s+|:\s*)([A-Za-z]+)\s*(?:[:>\-]|\s)\s*([A-Za-z]+)\s*$/;
+const HGVS = /^\s*((?:chr)?[A-Za-z0-9_]{1,40}):g\.([\d,_]{1,15})([A-Za-z])>([A-Za-z])\s*$/;  // chr17:g.41276126C>A
 const SVG = "http://www.w3.org/2000/svg";
 const $ = (id) => document.getElementById(id);
 
@@ -35,7 +36,7 @@ async function lookUp(query) {
   $("answer").hidden = true;
   $("tracks").hidden = true;
   location.hash = "q=" + encodeURIComponent(query);
-  const match = VARIANT.exec(query);
+  const match = VARIANT.exec(query) || HGVS.exec(query) || /^\s*N[CT]_\d+/.exec(query);
   try {
     if (match) {
       status("looking up " + query + " ...");
