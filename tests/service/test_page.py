@@ -62,8 +62,9 @@ def _ask(browser, server: str, query: str):
     return By
 
 
-def test_type_a_variant_and_read_the_answer(browser, server, tmp_path):
-    By = _ask(browser, server, STORED_SNV)
+@pytest.mark.parametrize("typed", [STORED_SNV, "chr17:g.41276126C>A"], ids=["plain", "hgvs"])
+def test_type_a_variant_and_read_the_answer(browser, server, tmp_path, typed):
+    By = _ask(browser, server, typed)
     assert browser.find_element(By.ID, "status").text == ""
     row = browser.find_element(By.CSS_SELECTOR, "#scores tbody tr")
     cells = [td.text for td in row.find_elements(By.TAG_NAME, "td")]
@@ -71,7 +72,8 @@ def test_type_a_variant_and_read_the_answer(browser, server, tmp_path):
     assert "all-SNV store" in browser.find_element(By.ID, "source").text
     # no track store of this build here: the page says so instead of failing
     assert browser.find_element(By.ID, "tracks-title").text.startswith("no tracks")
-    _shot(browser, tmp_path, "variant.png")
+    if typed == STORED_SNV:
+        _shot(browser, tmp_path, "variant.png")
 
 
 @pytest.mark.parametrize("link", [f"/?q={STORED_SNV}", f"/#variant={STORED_SNV}&hg=37&distance=50&mask=1"],
