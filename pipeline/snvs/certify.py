@@ -69,7 +69,9 @@ class Certifier:
             Where nothing was measured for that dtype and device kind.
         """
         kind = device.split(":")[0]
-        measured = MEASURED.get((dtype, kind))
+        if (dtype, kind) not in MEASURED:
+            raise ConfigError(f"{dtype} is not computed on {kind} (float16 runs on GPUs): use --dtype float32")
+        measured = MEASURED[(dtype, kind)]
         if measured is None:
             raise ConfigError(f"no certification bound measured for {dtype} on {kind} (`python -m pipeline.bench."
                               f"certify --dtype {dtype} --device {kind}` measures it): use --dtype float32")

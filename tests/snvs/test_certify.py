@@ -45,6 +45,8 @@ def test_unmeasured_combinations_are_refused_in_one_line(monkeypatch):
         with pytest.raises(ConfigError, match=f"no certification bound measured for {dtype} on cuda") as error:
             Certifier.for_compute(dtype, device)
         assert "\n" not in str(error.value)
+    with pytest.raises(ConfigError, match="float16 is not computed on cpu"):
+        Certifier.for_compute("float16", "cpu")
 
 
 FLANK = ModelConfig().flank
