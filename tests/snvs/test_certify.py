@@ -38,7 +38,8 @@ def test_bound_grows_with_the_delta_and_the_outputs_slopes():
 
 
 def test_unmeasured_combinations_are_refused_in_one_line(monkeypatch):
-    monkeypatch.setattr(certify, "MEASURED", {("bfloat16", "cpu"): (0.05, 0.01), ("float16", "cuda"): None})
+    monkeypatch.setattr(certify, "MEASURED", {("bfloat16", "cpu"): (0.05, 0.01), ("float16", "cuda"): None,
+                                              ("bfloat16", "cuda"): None})
     assert Certifier.for_compute("bfloat16", "cpu") == Certifier("bfloat16", "cpu", 0.05 * certify.SAFETY,
                                                                  0.01 * certify.SAFETY)
     for dtype, device in (("float16", "cuda:1"), ("bfloat16", "cuda")):
