@@ -7,6 +7,7 @@ All positions a user sees are 1-based (region strings, the ``position`` coordina
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from typing import IO
 
 import numpy as np
@@ -51,7 +52,7 @@ def to_table(ds: xr.Dataset) -> pd.DataFrame:
     frames = []
     heads = sorted((name for name, var in ds.data_vars.items() if name not in METRICS and "tissue" not in var.dims),
                    key=lambda name: ds[name].attrs.get("head_order", 0))
-    values = {name: ds[name].values.astype(np.float32) for name in (*METRICS, *heads)}  # one read each
+    values = read_values(ds, [*METRICS, *heads])
     stored = {}
     positions = ds.position.values
     for s, strand in enumerate(ds.strand.values):
@@ -67,6 +68,19 @@ def to_table(ds: xr.Dataset) -> pd.DataFrame:
     table = pd.concat(frames, ignore_index=True)
     table.attrs[STORED_DTYPES] = stored
     return table
+
+
+def read_values(ds: xr.Dataset, names: list[str]) -> dict[str, np.ndarray]:
+    """The values of variables ``names`` of ``ds`` as float32 (every stored float16 is one exactly), one read
+    each, all at once: from a store by URL the variables' requests then overlap, so a query waits about
+    one round trip per step instead of one per variable (the same requests either way)."""
+    def read(name: str) -> np.ndarray:
+        return ds[name].values.astype(np.float32)
+
+    if len(names) < 2:
+        return {name: read(name) for name in names}
+    with ThreadPoolExecutor(max_workers=len(names)) as pool:  # each read waits on zarr's own event loop
+        return dict(zip(names, pool.map(read, names), strict=True))
 
 
 def write_table(table: pd.DataFrame, fmt: str, out: IO) -> None:
@@ -138,14 +152,15 @@ def sites(ds: xr.Dataset, threshold: float = 0.2, metric: str = "p_splice") -> p
     if metric not in METRICS:
         raise RegionError(f"metric must be one of {', '.join(METRICS)}, got {metric!r}")
     _check_tracks(ds)
-    data = _with_dims(ds[["p_splice", "usage"]]).load()
-    hits = np.argwhere(np.nan_to_num(data[metric].values.astype(np.float32), nan=-1) >= threshold)
+    data = _with_dims(ds[["p_splice", "usage"]])
+    values = read_values(data, list(METRICS))
+    hits = np.argwhere(np.nan_to_num(values[metric], nan=-1) >= threshold)
     rows = {
         "chrom": ds.attrs["chrom"],
         "position": data.position.values[hits[:, 1]],
         "strand": data.strand.values[hits[:, 0]],
         "tissue": data.tissue.values[hits[:, 2]],
-        "p_splice": data.p_splice.values[tuple(hits.T)].astype(np.float32),
-        "usage": data.usage.values[tuple(hits.T)].astype(np.float32),
+        "p_splice": values["p_splice"][tuple(hits.T)],
+        "usage": values["usage"][tuple(hits.T)],
     }
     return pd.DataFrame(rows).sort_values(["position", "strand", "tissue"], ignore_index=True)

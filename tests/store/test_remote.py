@@ -206,6 +206,37 @@ def test_chr1_sized_region_queries_read_few_ranges(nginx, chr1_stores, bundles):
     assert dict(kinds(nginx.requests())[0]) == {"metadata": 1, **absent}, nginx.requests()
 
 
+@pytest.mark.slow
+def test_p_splice_and_usage_are_read_at_the_same_time(nginx, chr1_stores):
+    """The table's two variables wait on the server together (one round trip, not two), with the same
+    requests: the two chunk ranges are in flight at once."""
+    import asyncio
+
+    from pipeline.bench.remote import QUERIES, region
+    from pipeline.tracks.query import to_table
+    from pipeline.tracks.reader import TrackReader
+
+    url = f"{nginx.url}/{chr1_stores[True].name}"
+    store = remote_store(url)
+    inner, flight = store._store, {"now": 0, "most": 0}
+    real_get = inner.get
+
+    async def slow(key, prototype, byte_range=None):
+        flight["now"] += 1
+        flight["most"] = max(flight["most"], flight["now"])
+        try:
+            await asyncio.sleep(0.2)  # a distant server
+            return await real_get(key, prototype, byte_range)
+        finally:
+            flight["now"] -= 1
+
+    inner.get = slow
+    text = region(QUERIES["inside one chunk"])
+    got = to_table(TrackReader(url).select(text, "+"))
+    assert got.equals(to_table(TrackReader(chr1_stores[True]).select(text, "+")))
+    assert flight["most"] == 2 and store.counts["requests"] == 4  # metadata, bundle, then both chunks at once
+
+
 def test_datatree_of_24_chromosomes_opens_in_one_request(nginx, small_store, www):
     """A whole-genome store's metadata (24 groups): opening its DataTree costs one request."""
     from pipeline.genome.gene_table import genes_from_attrs
