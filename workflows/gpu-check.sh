@@ -15,7 +15,8 @@
 #   4. the engine benchmark on 2.2 Mb of real chr2 sequence, the fast engine and cone rows on cuDNN and on
 #      our Triton kernel side by side (--kernel cudnn --kernel triton), then a window x batch sweep per
 #      dtype on "auto" (each shape and dtype on the kernel it measured faster);
-#   5. the all-SNV store's speed (bench saturate) against `score` and the official-style path;
+#   5. the all-SNV store's speed (bench saturate) against `score` and the official-style path, and a
+#      float32 store made on the GPU against one made on the CPU (90 SNVs, value by value);
 #      before it (run after step 2): float16's certification bound (python -m pipeline.bench.certify)
 #      and a certified float16 saturate against float32 on the same card;
 #   6. the chr2 benchmark config (nine genes) precomputed inline and on a dask-cuda cluster: wall
@@ -77,7 +78,8 @@ if [ "${BENCH:-1}" = 1 ]; then
 fi
 
 step "all-SNV store"
-capped 100 "$py" -m pipeline.cli bench saturate --device cuda --data "$shared/data" 2>&1 | tee "$out/saturate-cuda.log"
+capped 120 "$py" -m pipeline.cli bench saturate --device cuda --data "$shared/data" \
+    --compare-cpu chr17:41,276,116-41,276,145 2>&1 | tee "$out/saturate-cuda.log"
 
 step "chr2 genes: inline and dask-cuda"
 stores=$(mktemp -d)

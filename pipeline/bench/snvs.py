@@ -17,6 +17,7 @@ from ..model.cost import cone_macs
 from ..model.spec import default_threads
 from ..precompute.driver import Execution, init_plan, run_plan
 from ..snvs.annotate import lookup_strings
+from ..snvs.layout import FILLS
 from ..snvs.plan import CHUNK_SIZE, TILE_SIZE, SnvOptions, plan_snvs
 from ..snvs.reader import SnvReader
 from ..variants.driver import score_variants
@@ -89,6 +90,35 @@ def bench_saturate(fasta: str, annotation: str, chrom: str, start: int, end: int
             f"saturate / score = {saturate_rate / score_rate:.2f}x; store equals score output for {same}/{len(snvs)}"
             f"{certified}; saturate executes {gflops:.0f} GFLOP/s in its cone passes ({cone_flops(50) / 1e9:.1f} "
             f"GFLOP per SNV)\nat this rate on one such device: {scale}")
+
+
+def compare_devices(fasta: str, annotation: str, chrom: str, start: int, end: int, weights: str | None,
+                    devices: tuple[str, str] = ("cuda", "cpu")) -> str:
+    """Saturate [start, end) (0-based) of ``chrom`` in float32 on each of two devices and compare the stores:
+    gain and loss everywhere, offsets where the value is not 0.00 and everywhere."""
+    import zarr
+
+    stores = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        (tmp / "region.bed").write_text(f"{chrom}\t{start}\t{end}\n")
+        for device in devices:
+            out = tmp / f"{device.replace(':', '_')}.zarr"
+            config = load_config(None, fasta=fasta, annotation=annotation, out=str(out), weights=weights,
+                                 cluster="none", tile_size=TILE_SIZE, chunk_size=CHUNK_SIZE, device=device)
+            run_plan(plan_snvs(config, SnvOptions(regions=str(tmp / "region.bed"))), out, Execution("none"))
+            group = zarr.open_group(str(out), path=chrom, mode="r")
+            stores[device] = {name: group[name][start:end] for name in ("gain", "loss", "gain_pos", "loss_pos")}
+    first, second = (stores[d] for d in devices)
+    stored = first["gain"] != FILLS["gain"]  # not the REF's own alt, nor an empty gene slot
+    parts = []
+    for name in ("gain", "loss"):
+        nonzero = stored & (first[name] != 0)
+        same, same_at = first[name] == second[name], first[f"{name}_pos"] == second[f"{name}_pos"]
+        parts.append(f"{name} {np.sum(same & stored)}/{stored.sum()}, its offset {np.sum(same_at & nonzero)}/"
+                     f"{nonzero.sum()} where not 0.00 and {np.sum(same_at & stored)}/{stored.sum()} in all")
+    where = f"{chrom}:{start + 1:,}-{end:,}"
+    return f"float32 stores of {where} on {devices[0]} and {devices[1]} equal: " + "; ".join(parts)
 
 
 def same_summary(stored: str, computed: str) -> bool:

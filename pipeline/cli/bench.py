@@ -134,12 +134,15 @@ def saturate(
                       ] = "auto",
     dtype: Annotated[str, Opt(metavar="NAME", help="float32, or bfloat16/float16 certified equal to it")
                      ] = "float32",
+    compare_cpu: Annotated[Optional[str], Opt(metavar="REGION", show_default="none",
+                                              help="also saturate this region in float32 on --device and on the "
+                                              "CPU and compare the two stores")] = None,
     data: DataOpt = None,
     weights: WeightsNoConfigOpt = None,
 ) -> None:
     """The all-SNV store: SNVs/s against `score` and the official-style path, and lookup records/s."""
     from ..bench.data import bench_data
-    from ..bench.snvs import bench_lookup, bench_saturate
+    from ..bench.snvs import bench_lookup, bench_saturate, compare_devices
     from ..genome.regions import parse_region
 
     _, brca_fasta, brca_gtf = bench_data(data).brca1
@@ -148,6 +151,9 @@ def saturate(
     typer.echo(bench_saturate(brca_fasta, brca_gtf, parsed.chrom, parsed.start, parsed.end, weights, device=device,
                               kernel=kernel, dtype=dtype))
     typer.echo(bench_lookup(brca_fasta, brca_gtf, weights))
+    if compare_cpu:
+        small = parse_region(compare_cpu)
+        typer.echo(compare_devices(brca_fasta, brca_gtf, small.chrom, small.start, small.end, weights, (device, "cpu")))
 
 
 @bench_app.command()
