@@ -59,7 +59,9 @@ Send JSON (`{"variants": [...], "hg": ..., "distance": ..., "mask": ..., "source
 or one variant per line); text/plain is read as a VCF when it has a #CHROM line, else as a TSV. The
 settings of a VCF or TSV go in the query. What comes back: `format`, else Accept, else what was sent.
 A VCF comes back as sent, annotated with `Pangolin=`, the typed fields of the all-SNV export and
-`PangolinSource` (or `PangolinSkipped` with the reason); a TSV has one row per variant and gene.
+`PangolinSource` (or `PangolinSkipped` with the reason); JSON or TSV asked back as a VCF becomes one
+record per variant, in order (refused, 400, if a variant cannot be read); a TSV has one row per
+variant and gene.
 A line that cannot be read refuses the request (400, naming the line); a variant that cannot be
 answered gets its own error. Bounded: the body's bytes and the variants (ALTs) per request are at
 most the `limits` that /api/v1/stores reports (413 beyond).
@@ -187,7 +189,7 @@ def create_app(catalog: Catalog, queue: ComputeQueue | None = None, limits: Limi
             batch = batch_input.read_text(sent, batch_input.body_text(body, limits.max_body), limits.max_variants)
             batch.settings = {**TEXT_DEFAULTS, **query}
         if wanted == "vcf" and batch.kind != "vcf":
-            raise InputProblem("not_acceptable", "a VCF comes back only for a VCF sent; ask for json or tsv", 406)
+            batch = batch_input.as_vcf_batch(batch)
         settings = batch.settings
         results = await _answers(batch, settings)
         if wanted == "json":

@@ -11,7 +11,7 @@ unknown contig) is answered with its own error, as in a JSON batch.
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..variants.records import MALFORMED, Record, parse_vcf_line
@@ -22,6 +22,7 @@ _ALIASES = {"application/json": "json", "text/vcf": "vcf", "text/x-vcf": "vcf", 
             "text/tab-separated-values": "tsv", "text/tsv": "tsv"}
 FORMATS = tuple(MEDIA_TYPES)
 INFLATION = 10  # a compressed body may expand to this many times the body limit, no more
+VCF_COLUMNS = "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO"
 
 
 @dataclass
@@ -117,6 +118,24 @@ def read_text(kind: str, text: str, max_variants: int) -> Batch:
     if kind == "text":
         kind = "vcf" if any(line.startswith("#CHROM") for line in text.splitlines()) else "tsv"
     return read_vcf(text, max_variants) if kind == "vcf" else read_tsv(text, max_variants)
+
+
+def as_vcf_batch(batch: Batch) -> Batch:
+    """A JSON or TSV batch as a VCF one, so that it can come back as a VCF: one record per variant, in the
+    order sent (ID ``.``). A variant that could not be read has no record to stand in, so a VCF answer is
+    refused (400, naming how many and the first) rather than given without it."""
+    unread = [entry for entry in batch.items if entry.variant is None]
+    if unread:
+        raise InputProblem("not_representable", f"{len(unread)} variant(s) could not be read (the first: "
+                           f"{unread[0].problem.message}); a VCF answer needs every variant: ask for json or tsv "
+                           "to have each one's error")
+    records, items = [], []
+    for n, entry in enumerate(batch.items):
+        v = entry.variant
+        records.append(Record(entry.line or n + 1, [v.chrom, str(v.pos), ".", v.ref, v.alt, ".", ".", "."], v.chrom,
+                              v.pos, v.ref, [v.alt]))
+        items.append(replace(entry, record=n))
+    return Batch("vcf", items, ["##fileformat=VCFv4.2", VCF_COLUMNS], records, batch.settings)
 
 
 def read_vcf(text: str, max_variants: int) -> Batch:

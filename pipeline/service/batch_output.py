@@ -1,4 +1,5 @@
-"""A batch's answers as JSON, TSV (one row per variant and gene), or the VCF sent, annotated.
+"""A batch's answers as JSON, TSV (one row per variant and gene), or the VCF sent, annotated (a JSON or TSV
+batch comes back as a VCF of its variants, `batch_input.as_vcf_batch`).
 
 The VCF gets what the all-SNV export writes (`pipeline.snvs.export`): the official ``Pangolin=``
 string and the typed fields of the highest-scoring gene, declared in the header, with the
@@ -17,13 +18,12 @@ from ..snvs.reader import StoredSummary
 from ..variants.deltas import allele_value, fmt
 from ..variants.output import INFO_HEADER, SKIP_HEADER, provenance_header, with_info
 from .answers import Answer, GeneScore, InputProblem
-from .batch_input import Batch
+from .batch_input import VCF_COLUMNS, Batch
 
 Result = Answer | InputProblem
 SOURCE_HEADER = ('##INFO=<ID=PangolinSource,Number=A,Type=String,Description="Where each ALT\'s Pangolin '
                  'answer came from: store (an all-SNV store) or model (computed); . when not answered">')
 OUR_INFO = re.compile(r"^##INFO=<ID=Pangolin[A-Za-z0-9_]*,")
-VCF_COLUMNS = "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO"
 TSV_COLUMNS = ["variant", "chrom", "pos", "ref", "alt", "source", "store", "gene_id", "gene_name", "gain", "gain_pos",
                "loss", "loss_pos", "warning", "error"]
 

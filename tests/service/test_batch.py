@@ -107,6 +107,25 @@ def test_tsv_and_json_in_and_out_and_their_line_numbers(stored_app, exported):
     assert by_accept.text.splitlines()[1].split("\t")[columns.index("gain")] == "0.48"
 
 
+def test_json_and_tsv_come_back_as_vcf(stored_app, exported):
+    snvs = sorted(exported)[1::4]
+    texts = ["-".join(map(str, snv)) for snv in snvs]
+    answers = [asgi_post(stored_app, "/api/v1/score", params={"format": "vcf"},
+                         json={"variants": texts, "hg": "37"}),
+               asgi_post(stored_app, "/api/v1/score", params={"hg": "37"}, content="\n".join(texts) + "\n",
+                         headers={"content-type": "text/tab-separated-values", "accept": "text/vcf"})]
+    for r in answers:
+        assert r.status_code == 200, r.text
+        assert r.headers["content-type"].startswith("text/vcf")
+        body = [line for line in r.text.splitlines() if not line.startswith("#")]
+        assert [tuple(line.split("\t")[i] for i in (0, 1, 3, 4)) for line in body] == [
+            (c, str(p), ref, alt) for c, p, ref, alt in snvs]  # one record per variant, in the order sent
+        for line, snv in zip(body, snvs, strict=True):
+            info = info_of(line)
+            assert {k: info[k] for k in TYPED} == {k: exported[snv][k] for k in TYPED}, snv
+        assert "##contig=<ID=chr17,length=81195210>" in r.text
+
+
 def test_multiallelic_skipped_and_earlier_annotations(stored_app, exported):
     (chrom, pos, ref, alt), = sorted(exported)[:1]
     alts = [a for (c, p, r, a) in exported if (c, p) == (chrom, pos)]
@@ -136,7 +155,8 @@ def test_multiallelic_skipped_and_earlier_annotations(stored_app, exported):
      "too_many_variants", f"limit is {MAX_VARIANTS}"),
     (STORED_SNV, {"content-type": "application/x-www-form-urlencoded"}, {}, 415, "unsupported_media_type", "text/vcf"),
     (STORED_SNV, {"content-type": "text/plain", "accept": "text/html"}, {}, 406, "not_acceptable", "text/vcf"),
-    (STORED_SNV, {"content-type": "text/plain"}, {"format": "vcf"}, 406, "not_acceptable", "VCF sent"),
+    (f"{STORED_SNV}\nnonsense\n", {"content-type": "text/plain"}, {"format": "vcf"}, 400, "not_representable",
+     "1 variant(s) could not be read (the first: 'nonsense' is not a variant"),
     ('{"variants": []}', {"content-type": "application/json"}, {"hg": "37"}, 400, "settings_in_query", "hg"),
     (b"\x1f\x8b\x08\x00broken", {"content-type": "text/vcf"}, {}, 400, "bad_gzip", "gzip"),
     (gzip.compress(b"A" * 300_000), {"content-type": "text/vcf"}, {}, 413, "body_too_large", "inflates"),
