@@ -21,8 +21,8 @@ from ..genome.encode import one_hot
 from ..genome.fasta import Reference
 from ..model import load_ensemble
 from ..model.config import ModelConfig
-from ..snvs.certify import SAFETY, Certifier, measure, offset_decided
-from ..snvs.kernel import P_SPLICE, deltas, hundredths, snv_outputs
+from ..snvs.certify import SAFETY, Certifier, measure
+from ..snvs.kernel import P_SPLICE, deltas, hundredths, snv_outputs, substitutions, undecided
 from ..store.labels import ALTS
 
 DISTANCE = 50
@@ -37,16 +37,15 @@ WINDOWS = [
 
 
 def window_outputs(ensemble, reference: Reference, chrom: str, first: int, last: int,
-                   strand: str) -> tuple[np.ndarray, np.ndarray]:
-    """Reference outputs and every SNV's outputs within DISTANCE, as the all-SNV kernel computes them."""
+                   strand: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Reference outputs, every SNV's outputs within DISTANCE (as the all-SNV kernel computes them) and each
+    SNV's index in the window."""
     flank = ModelConfig().flank
     start, end = first - 1, last
     seq = reference.fetch(chrom, start - DISTANCE - flank, end + DISTANCE + flank)
     bases = seq[DISTANCE + flank : DISTANCE + flank + end - start].upper()
-    ref_index = np.array([ALTS.index(b) for b in bases])
-    alts = np.array([[a for a in range(len(ALTS)) if a != r] for r in ref_index]).reshape(-1)
-    starts = np.repeat(np.arange(len(bases)), 3) + DISTANCE + flank
-    return snv_outputs(ensemble, one_hot(seq), starts, alts, DISTANCE, strand)
+    pos, alts = substitutions(np.arange(len(bases)), np.array([ALTS.index(b) for b in bases]))
+    return (*snv_outputs(ensemble, one_hot(seq), pos + DISTANCE + flank, alts, DISTANCE, strand), pos)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -67,9 +66,8 @@ def main(argv: list[str] | None = None) -> None:
         outputs = {}
         for dtype, ensemble in ensembles.items():
             started = time.perf_counter()
-            ref, alt = window_outputs(ensemble, reference, chrom, first, last, strand)
+            ref, alt, pos = window_outputs(ensemble, reference, chrom, first, last, strand)
             seconds[dtype] += time.perf_counter() - started
-            pos = np.repeat(np.arange(last - first + 1), 3)
             outputs[dtype] = (ref, alt, *deltas(ref, alt, pos))
         samples.append((what, outputs["float32"], outputs[args.dtype]))
     fits = [measure(np.concatenate([o32[0][..., P_SPLICE].ravel(), o32[1][..., P_SPLICE].ravel()]),
@@ -80,7 +78,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{'window':<15} {'SNVs':>5} {'max|diff|':>10} {'eps':>8} {'eta':>8} {'undecided':>10}")
     for (what, o32, o), (w_eps, w_eta) in zip(samples, fits, strict=True):
         diff = max(np.abs(o32[0] - o[0]).max(), np.abs(o32[1] - o[1]).max())
-        share = undecided(bound, o[3], o[2], o[1][..., P_SPLICE]).mean()
+        gain, loss = hundredths(o[3].max(axis=(1, 2))), hundredths(o[3].min(axis=(1, 2)))
+        share = undecided(bound, o[3], o[2], o[1][..., P_SPLICE], None, gain, loss).mean()
         print(f"{what:<15} {len(o[1]):>5} {diff:>10.2e} {w_eps:>8.4f} {w_eta:>8.4f} {share:>10.1%}")
     print(f"overall ({args.dtype} on {args.device}): eps {eps:.4f}, eta {eta:.4f}; undecided with SAFETY {SAFETY:g} "
           f"(no mask). The cone passes took {seconds['float32']:.0f} s in float32, {seconds[args.dtype]:.0f} s in "
@@ -102,19 +101,6 @@ def saturate_certified(args: argparse.Namespace, eps: float, eta: float) -> None
     for dtype in ("float32", args.dtype):
         print(bench_saturate(str(data / "chr17.fa.gz"), str(data / "canonical.gtf"), region.chrom, region.start,
                              region.end, args.weights, device=args.device, dtype=dtype))
-
-
-def undecided(bound: Certifier, delta: np.ndarray, p_ref: np.ndarray, p_alt: np.ndarray) -> np.ndarray:
-    """Per SNV, whether ``bound`` leaves its gain or loss (over one window, unmasked) undecided."""
-    error = bound.error(delta, p_ref, p_alt)
-    decided = np.ones(len(delta), dtype=bool)
-    for largest, extreme in ((True, np.max), (False, np.min)):
-        low, high = extreme(delta - error, axis=2), extreme(delta + error, axis=2)
-        value = hundredths(extreme(delta, axis=2).max(axis=1) if largest else extreme(delta, axis=2).min(axis=1))
-        pick = np.max if largest else np.min
-        decided &= hundredths(pick(low, axis=1)) == hundredths(pick(high, axis=1))
-        decided &= (value == 0) | offset_decided(low, high, largest)
-    return ~decided
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from ..model import own_kernel
 from ..model.allocator import keep_freed_memory
 from ..model.config import ModelConfig
-from ..model.cpu import ISA_CAPS, bf16_speedup, conv_times, cpu_model, native_bf16, onednn_bf16
+from ..model.cpu import bf16_speedup, conv_times, cpu_model, native_bf16, onednn_bf16
 
 
 def owned_cores() -> int:
@@ -42,7 +42,7 @@ def describe_machine(device: str) -> list[str]:
             native += f", {bf16_speedup():.1f}x float32's speed on the network's convolution (measured)"
         lines = [f"machine: {cpu_model()}, {owned_cores()} cores owned, {torch.get_num_threads()} torch threads, "
                  f"{torch.backends.cpu.get_cpu_capability()}; bfloat16: {native}"]
-        capped = [f"{name}={os.environ[name]}" for name in ISA_CAPS if os.environ.get(name)]
+        capped = [f"{name}={os.environ[name]}" for name in own_kernel.ISA_CAPS if os.environ.get(name)]
         if capped:  # a smaller machine class emulated on this one: its kernels, not this CPU's best
             lines[0] += f"; capped by {', '.join(capped)}"
     return lines + [f"load average (1 min) at start: {load_average():.2f}"]

@@ -14,7 +14,6 @@ import json
 import os
 import resource
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +25,8 @@ from ..service.answers import genes_of
 from ..service.builds import infer_build
 from ..snvs.annotate import lookup_strings
 from ..snvs.reader import SnvReader
+from .loopback import free_port
+from .snvs import VCF_HEADER
 
 
 def expected_answers(store: str) -> tuple[dict[str, str], str, int, bool]:
@@ -196,7 +197,7 @@ async def vcf_batch(url: str, answers: dict[str, str], build: str, distance: int
     """The batch endpoint with a VCF in and the annotated VCF out: each record's Pangolin= checked."""
     texts = (list(answers) * (size // len(answers) + 1))[:size]
     records = "".join("{}\t{}\t.\t{}\t{}\t.\t.\t.\n".format(*text.split("-")) for text in texts)
-    body = "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n" + records
+    body = VCF_HEADER + records
     wrong = total = 0
     async with httpx.AsyncClient(base_url=url, timeout=120) as http:
         t0 = time.perf_counter()
@@ -246,9 +247,7 @@ async def computed(url: str, answers: dict[str, str], build: str, distance: int,
 
 def start_server(stores: list[str], fasta: str | None, annotation: str | None, queue: int,
                  answer_cache: int | None = None) -> tuple:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     command = [sys.executable, "-m", "pipeline", "serve", *stores, "--port", str(port), "--queue", str(queue)]
     if fasta:
         command += ["--fasta", fasta, "--annotation", annotation]

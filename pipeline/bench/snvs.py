@@ -16,6 +16,7 @@ from ..model.config import ModelConfig
 from ..model.cost import cone_macs
 from ..model.spec import default_threads
 from ..precompute.driver import Execution, init_plan, run_plan
+from ..precompute.plan import Plan
 from ..snvs.annotate import lookup_strings
 from ..snvs.layout import FILLS
 from ..snvs.plan import CHUNK_SIZE, TILE_SIZE, SnvOptions, plan_snvs
@@ -41,11 +42,8 @@ def bench_saturate(fasta: str, annotation: str, chrom: str, start: int, end: int
     reference = Reference(fasta)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        (tmp / "region.bed").write_text(f"{chrom}\t{start}\t{end}\n")
-        config = load_config(None, fasta=fasta, annotation=annotation, out=str(tmp / "snvs.zarr"), weights=weights,
-                             cluster="none", tile_size=TILE_SIZE, chunk_size=CHUNK_SIZE, device=device,
-                             kernel=kernel, dtype=dtype)
-        plan = plan_snvs(config, SnvOptions(regions=str(tmp / "region.bed")))
+        plan = region_plan(tmp, "snvs.zarr", fasta, annotation, chrom, start, end, weights, device=device,
+                           kernel=kernel, dtype=dtype)
         model = plan.job.model.with_threads(default_threads(1))
         model.load()  # loaded before timing, as `score`'s is (and float32's, which a certified run recomputes with)
         replace(model, dtype="float32").load()
@@ -92,6 +90,17 @@ def bench_saturate(fasta: str, annotation: str, chrom: str, start: int, end: int
             f"GFLOP per SNV)\nat this rate on one such device: {scale}")
 
 
+def region_plan(folder: Path, name: str, fasta: str, annotation: str, chrom: str, start: int, end: int,
+                weights: str | None, **config) -> Plan:
+    """The plan of an all-SNV store ``folder/name`` of [start, end) (0-based) of ``chrom``, inline, with the
+    store's default tiling and ``config``'s other run settings (device, kernel, dtype)."""
+    bed = folder / "region.bed"
+    bed.write_text(f"{chrom}\t{start}\t{end}\n")
+    run = load_config(None, fasta=fasta, annotation=annotation, out=str(folder / name), weights=weights,
+                      cluster="none", tile_size=TILE_SIZE, chunk_size=CHUNK_SIZE, **config)
+    return plan_snvs(run, SnvOptions(regions=str(bed)))
+
+
 def compare_devices(fasta: str, annotation: str, chrom: str, start: int, end: int, weights: str | None,
                     devices: tuple[str, str] = ("cuda", "cpu")) -> str:
     """Saturate [start, end) (0-based) of ``chrom`` in float32 on each of two devices and compare the stores:
@@ -101,12 +110,10 @@ def compare_devices(fasta: str, annotation: str, chrom: str, start: int, end: in
     stores = {}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        (tmp / "region.bed").write_text(f"{chrom}\t{start}\t{end}\n")
         for device in devices:
             out = tmp / f"{device.replace(':', '_')}.zarr"
-            config = load_config(None, fasta=fasta, annotation=annotation, out=str(out), weights=weights,
-                                 cluster="none", tile_size=TILE_SIZE, chunk_size=CHUNK_SIZE, device=device)
-            run_plan(plan_snvs(config, SnvOptions(regions=str(tmp / "region.bed"))), out, Execution("none"))
+            run_plan(region_plan(tmp, out.name, fasta, annotation, chrom, start, end, weights, device=device), out,
+                     Execution("none"))
             group = zarr.open_group(str(out), path=chrom, mode="r")
             stores[device] = {name: group[name][start:end] for name in ("gain", "loss", "gain_pos", "loss_pos")}
     first, second = (stores[d] for d in devices)

@@ -106,7 +106,7 @@ def measure_conv(kernel: int, dilation: int, dtype: torch.dtype, batch: int, len
     """One convolution with bias, cuDNN then ours."""
     from ..model.triton_conv import dilated_conv
 
-    x, weight, bias = _random_layer(kernel, dilation, dtype, batch, length, seed=0)
+    x, weight, bias = _random_layer(kernel, dtype, batch, length, seed=0)
     label, flops = f"k{kernel} d{dilation}", conv_flops(batch, length, kernel, dilation, x.shape[1])
     reference = F.conv2d(x, weight, bias, dilation=(1, dilation))
     diff = (dilated_conv(x, weight, bias, dilation).float() - reference.float()).abs().max().item()
@@ -119,8 +119,8 @@ def measure_block(kernel: int, dilation: int, dtype: torch.dtype, batch: int, le
     """A residual block's convolutions as the engine runs them: cuDNN's three passes, then our two calls."""
     from ..model.triton_conv import dilated_conv
 
-    stream, w1, b1 = _random_layer(kernel, dilation, dtype, batch, length, seed=1)
-    _, w2, b2 = _random_layer(kernel, dilation, dtype, 1, 1 + (kernel - 1) * dilation, seed=2)
+    stream, w1, b1 = _random_layer(kernel, dtype, batch, length, seed=1)
+    _, w2, b2 = _random_layer(kernel, dtype, 1, 1 + (kernel - 1) * dilation, seed=2)
     channels, crop = stream.shape[1], (kernel - 1) * dilation
     gen = torch.Generator().manual_seed(3)
     scale = (torch.rand(1, channels, 1, 1, generator=gen) + 0.5).to("cuda", dtype)
@@ -147,7 +147,7 @@ def measure_block(kernel: int, dilation: int, dtype: torch.dtype, batch: int, le
             Timing(label, stream.dtype, "triton", time_seconds(lambda: ours(out)), flops, diff)]
 
 
-def _random_layer(kernel: int, dilation: int, dtype: torch.dtype, batch: int, length: int,
+def _random_layer(kernel: int, dtype: torch.dtype, batch: int, length: int,
                   seed: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Channels-last input, weight (scaled as trained weights are) and bias on the GPU."""
     channels = ModelConfig().hidden

@@ -59,7 +59,7 @@ def _engine_table(fasta, region, reference_bases, dtype, device, repeats, window
     kernels = list(kernel or both)
     for name in kernels:  # one line for an unknown name or one for the other kind of device
         check_kernel(name, torch_device)
-    machine = describe_machine(str(resolve_device(device)))
+    machine = describe_machine(str(torch_device))
     if on_cpu and engines:  # the kernels themselves, per shape, before the engines that call them
         for name in dtype or default:
             if name in ("float32", "bfloat16"):

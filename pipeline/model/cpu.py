@@ -33,8 +33,6 @@ from .choices import CPU_KERNELS, check_choice
 
 # CPU flags (Linux /proc/cpuinfo names) that give native bfloat16 arithmetic to oneDNN
 BF16_FLAGS = ("avx512_bf16", "amx_bf16", "amx_tile")
-# environment variables that cap the instruction sets oneDNN and ATen use (to measure a smaller machine class)
-ISA_CAPS = ("ONEDNN_MAX_CPU_ISA", "ATEN_CPU_CAPABILITY")
 # the timed convolution: one trunk convolution of the network (hidden -> hidden, the first stage's
 # kernel and dilation) on a few thousand positions, as the engine calls it (channels-last, ReLU fused)
 PROBE_CHANNELS, PROBE_KERNEL, PROBE_DILATION, PROBE_LENGTH = 32, 11, 1, 4096
@@ -47,7 +45,7 @@ PROBE_MIN_PAIRS = 3
 OWN_KERNEL_MARGIN = 1.15
 CACHE_FORMAT = 1  # bump when the probe changes: older measurements are then ignored
 # the caps as oneDNN reads them: once, at its first use in the process (a later change has no effect)
-_CAPS_AT_START = {name: os.environ.get(name, "") for name in ISA_CAPS}
+_CAPS_AT_START = {name: os.environ.get(name, "") for name in own_kernel.ISA_CAPS}
 
 
 def cpu_flags() -> set[str]:

@@ -227,10 +227,9 @@ class FastNetwork(nn.Module):
                 params.append(param)
                 entry[key] = param
             entry["dilation"] = block.conv1.dilation[0]
-            entry["size"] = block.conv1.kernel_size[0]
+            entry["size"] = size = block.conv1.kernel_size[0]
             entry["gpu_kernel"] = gpu_kernel
             # on the CPU, our own kernel where it is faster for this shape and dtype (cpu.use_own_kernel)
-            size = block.conv1.kernel_size[0]
             if dtype in own_kernel.DTYPES and cpu.use_own_kernel(kernel, size, entry["dilation"], dtype):
                 rows = {"w1_rows": own_kernel.pack(entry["w1"]), "w2_rows": own_kernel.pack(entry["w2"]),
                         "b2_float32": entry["b2"].float()}  # the kernel adds float32 biases
@@ -238,7 +237,7 @@ class FastNetwork(nn.Module):
                     entry[key] = nn.Parameter(value, requires_grad=False)
                     params.append(entry[key])
             # two valid convolutions shorten the block's output by dilation * (kernel - 1) per side
-            entry["crop"] = block.conv1.dilation[0] * (block.conv1.kernel_size[0] - 1)
+            entry["crop"] = entry["dilation"] * (size - 1)
             self.blocks.append(entry)
         self.block_params = params
         # The skip path and heads act at output positions only; they stay float32 (used by cone.py).
@@ -377,8 +376,7 @@ class FastNetwork(nn.Module):
 class ReferenceNetwork(nn.Module):
     """The official module as it is, in the compute dtype; float32 out."""
 
-    def __init__(self, net: Pangolin, dtype: torch.dtype = torch.float32, kernel: str = "auto",
-                 gpu_kernel: str = "auto"):
+    def __init__(self, net: Pangolin, dtype: torch.dtype = torch.float32):
         super().__init__()
         self.net = net.to(dtype)
         self.compute_dtype = dtype

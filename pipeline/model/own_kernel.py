@@ -28,6 +28,8 @@ STORE, STORE_RELU, ADD = 0, 1, 2
 AVX2, AVX512, AVX512_BF16 = 1, 2, 3
 ISA_NAMES = {AVX2: "AVX2 + FMA", AVX512: "AVX-512", AVX512_BF16: "AVX-512 + AVX512_BF16"}
 DTYPES = (torch.float32, torch.bfloat16)
+# environment variables that cap the instruction sets oneDNN and ATen use (to measure a smaller machine class)
+ISA_CAPS = ("ONEDNN_MAX_CPU_ISA", "ATEN_CPU_CAPABILITY")
 
 
 @functools.cache
@@ -37,7 +39,7 @@ def instruction_set() -> int:
     machine class on this one: all kernels then run with the same instruction sets)."""
     if _dilated_conv is None:
         return 0
-    caps = [_cap(os.environ.get(name, "")) for name in ("ONEDNN_MAX_CPU_ISA", "ATEN_CPU_CAPABILITY")]
+    caps = [_cap(os.environ.get(name, "")) for name in ISA_CAPS]
     return min([_dilated_conv.best_isa(), *(cap for cap in caps if cap is not None)])
 
 

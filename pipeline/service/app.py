@@ -132,11 +132,14 @@ def create_app(catalog: Catalog, queue: ComputeQueue | None = None, limits: Limi
     lookup = {"tags": ["SpliceAI-lookup"],
               "summary": "SpliceAI-lookup's Pangolin API: one variant, its scores per gene"}
 
+    longest = lookup_api.MAX_LENGTHS
+
     @app.get("/pangolin/", operation_id="pangolin_get", **lookup)
     @app.post("/pangolin/", operation_id="pangolin_post", **lookup)
-    async def pangolin(request: Request, variant: str | None = Query(None, max_length=1000),
-                       hg: str | None = Query(None, max_length=20), distance: str | None = Query(None, max_length=20),
-                       mask: str | None = Query(None, max_length=20)):
+    async def pangolin(request: Request, variant: str | None = Query(None, max_length=longest["variant"]),
+                       hg: str | None = Query(None, max_length=longest["hg"]),
+                       distance: str | None = Query(None, max_length=longest["distance"]),
+                       mask: str | None = Query(None, max_length=longest["mask"])):
         params: dict[str, Any] = dict(request.query_params)
         if "variant" not in params and request.method == "POST":
             params.update(await _json_object(request))
@@ -146,7 +149,7 @@ def create_app(catalog: Catalog, queue: ComputeQueue | None = None, limits: Limi
             answer = await resolver.answer(parse(text), build, dist, masked)
         except InputProblem as exc:
             return JSONResponse(lookup_api.error_body(exc, text), status_code=exc.status)
-        return JSONResponse(lookup_api.response(answer, build), headers={"Access-Control-Allow-Origin": "*"})
+        return JSONResponse(lookup_api.response(answer, build), headers=lookup_api.CORS)
 
     # -- our API ---------------------------------------------------------------------------------
     @app.get("/api/v1/stores", tags=["v1"], summary="The stores served and the model, with their identity")

@@ -10,6 +10,7 @@ unknown contig) is answered with its own error, as in a JSON batch.
 
 from __future__ import annotations
 
+import re
 import zlib
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -20,7 +21,6 @@ from .answers import InputProblem, Variant, parse
 MEDIA_TYPES = {"json": "application/json", "vcf": "text/vcf", "tsv": "text/tab-separated-values"}
 _ALIASES = {"application/json": "json", "text/vcf": "vcf", "text/x-vcf": "vcf", "application/vcf": "vcf",
             "text/tab-separated-values": "tsv", "text/tsv": "tsv"}
-FORMATS = tuple(MEDIA_TYPES)
 INFLATION = 10  # a compressed body may expand to this many times the body limit, no more
 VCF_COLUMNS = "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO"
 
@@ -116,7 +116,7 @@ def _inflated(data: bytes, limit: int) -> bytes:
 def read_text(kind: str, text: str, max_variants: int) -> Batch:
     """A VCF or TSV body (``kind`` "text": VCF if it has a ``#CHROM`` line, else TSV) as a `Batch`."""
     if kind == "text":
-        kind = "vcf" if any(line.startswith("#CHROM") for line in text.splitlines()) else "tsv"
+        kind = "vcf" if re.search(r"^#CHROM", text, re.MULTILINE) else "tsv"
     return read_vcf(text, max_variants) if kind == "vcf" else read_tsv(text, max_variants)
 
 

@@ -20,6 +20,9 @@ from .answers import Answer, InputProblem
 DEFAULT_DISTANCE = 500  # SpliceAI-lookup's default
 MAX_DISTANCE = 10_000  # SpliceAI-lookup's limit
 EXAMPLE = "/pangolin/?hg=38&distance=50&mask=0&variant=chr22-32049800-G-A"
+# the longest value each parameter may have (longer: the route's 422), and the header every answer carries
+MAX_LENGTHS = {"variant": 1000, "hg": 20, "distance": 20, "mask": 20}
+CORS = {"Access-Control-Allow-Origin": "*"}
 
 
 def read_params(params: dict[str, Any]) -> tuple[str, str, int, bool]:

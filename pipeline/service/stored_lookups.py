@@ -25,9 +25,6 @@ from .answers import parse
 from .resolver import Resolver
 
 PATH = "/pangolin/"
-# the lengths the FastAPI route's Query parameters accept; a longer value is its 422, so it goes there
-MAX_LENGTHS = {"variant": 1000, "hg": 20, "distance": 20, "mask": 20}
-CORS = {"Access-Control-Allow-Origin": "*"}
 MAX_KEY = 512  # bytes of a query string kept as a key: longer ones (padded with other names) are answered, not kept
 Encoded = tuple[list[tuple[bytes, bytes]], bytes]  # raw headers, body
 
@@ -81,11 +78,12 @@ class StoredLookups:
 
     def _encode(self, query: bytes) -> Encoded | None:
         params = dict(QueryParams(query))  # as the route reads request.query_params: the last value of a name
-        if any(len(params.get(name, "")) > limit for name, limit in MAX_LENGTHS.items()):
+        # a value longer than the route accepts is its 422: the application answers it
+        if any(len(params.get(name, "")) > limit for name, limit in lookup_api.MAX_LENGTHS.items()):
             return None
         text, build, distance, mask = lookup_api.read_params(params)
         answer = self.resolver.from_store(parse(text), build, distance, mask)
         if answer is None:
             return None
-        response = JSONResponse(lookup_api.response(answer, build), headers=CORS)
+        response = JSONResponse(lookup_api.response(answer, build), headers=lookup_api.CORS)
         return response.raw_headers, response.body

@@ -73,14 +73,14 @@ def snv_kernel(ensemble: Ensemble, start: int, ref_bases: bytes, onehot: np.ndar
         out["gene"][covers[g], slot_of[g, covers[g]]] = gene.row
     flank = MODEL.flank
     counts = {"recomputed": 0, "bound_exceeded": 0}
+    bound = certified[0] if certified else None
     for strand in dict.fromkeys(g.strand for g in genes):
         on_strand = [g for g, gene in enumerate(genes) if gene.strand == strand]
         wanted = covers[on_strand].any(axis=0) & scoreable
-        snv_pos, snv_alt = _snvs(np.flatnonzero(wanted), ref_index)
+        snv_pos, snv_alt = substitutions(np.flatnonzero(wanted), ref_index)
         if not len(snv_pos):
             continue
         starts = snv_pos + d + flank  # index of the SNV in ``onehot``
-        bound = certified[0] if certified else None
         ref, alt = snv_outputs(ensemble, onehot, starts, snv_alt, d, strand)
         undecided = np.zeros(len(snv_pos), dtype=bool)
         for g in on_strand:
@@ -116,7 +116,7 @@ def deltas(ref: np.ndarray, alt_out: np.ndarray, pos: np.ndarray) -> tuple[np.nd
     return around, alt_out[..., P_SPLICE] - around
 
 
-def _snvs(positions: np.ndarray, ref_index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def substitutions(positions: np.ndarray, ref_index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(block index, alt index) of the three SNVs at each position, in position then A C G T order."""
     alts = np.array([[a for a in range(len(ALTS)) if a != ref_index[p]] for p in positions]).reshape(-1, 3)
     return np.repeat(positions, 3), alts.reshape(-1)
@@ -151,13 +151,23 @@ def _summarise(out: dict, gene: GeneSites, ref: np.ndarray, alt_out: np.ndarray,
                 out["tissue_delta_pos"][index + (t, s)] = at - d
     if bound is None:
         return np.zeros(len(pos), dtype=bool)
-    error = bound.error(p_splice, ref_around, alt_out[..., P_SPLICE])
+    return undecided(bound, p_splice, ref_around, alt_out[..., P_SPLICE], at_site, out["gain"][index],
+                     out["loss"][index])
+
+
+def undecided(bound: Certifier, p_splice: np.ndarray, ref_around: np.ndarray, alt_around: np.ndarray,
+              at_site: np.ndarray | None, gain: np.ndarray, loss: np.ndarray) -> np.ndarray:
+    """Per SNV, whether ``bound`` leaves undecided its ``gain`` and ``loss`` as stored (hundredths, from the
+    half-precision deltas ``p_splice``, (snvs, width, tissues), and the outputs they are made of): a value
+    whose interval's ends round apart, or a value other than 0.00 whose offset another position could
+    take (certify.py)."""
+    error = bound.error(p_splice, ref_around, alt_around)
     (gain_low, loss_low), (gain_high, loss_high) = (_gain_loss(p_splice - error, at_site),
                                                     _gain_loss(p_splice + error, at_site))
     decided = ((hundredths(gain_low.max(axis=1)) == hundredths(gain_high.max(axis=1)))
                & (hundredths(loss_low.min(axis=1)) == hundredths(loss_high.min(axis=1)))
-               & ((out["gain"][index] == 0) | offset_decided(gain_low, gain_high, largest=True))
-               & ((out["loss"][index] == 0) | offset_decided(loss_low, loss_high, largest=False)))
+               & ((gain == 0) | offset_decided(gain_low, gain_high, largest=True))
+               & ((loss == 0) | offset_decided(loss_low, loss_high, largest=False)))
     return ~decided
 
 

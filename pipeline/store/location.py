@@ -58,6 +58,7 @@ from . import shard_indexes
 SCHEMES = ("http://", "https://", "s3://", "gs://", "gcs://")
 MANIFEST = "_tiles"
 CACHE_ENV = "PANGOLIN_CACHE"
+COUNTS = ("requests", "bytes", "cache_hits", "index_hits", "bundle_hits")  # what a remote store counts
 
 
 def is_url(where: Any) -> bool:
@@ -343,7 +344,7 @@ def _remote_store_class() -> type:
             self.backoff = float(os.environ.get("PANGOLIN_BACKOFF", "0.25"))
             cache = os.environ.get(CACHE_ENV)
             self.cache_dir = Path(cache) if cache else None
-            self.counts = {"requests": 0, "bytes": 0, "cache_hits": 0, "index_hits": 0, "bundle_hits": 0}
+            self.counts = dict.fromkeys(COUNTS, 0)
             self._memo: dict[str, bytes | None] = {}
             self.tail = int(os.environ.get("PANGOLIN_TAIL", str(64 * 1024)))
             self._whole: OrderedDict[str, bytes] = OrderedDict()  # small objects that came whole with their index
@@ -433,6 +434,8 @@ def _remote_store_class() -> type:
                 data = await self._fetch_whole(key, prototype, size)  # later ranges of it come from memory
                 return (data[byte_range.start:byte_range.end],)
             if byte_range is None:  # the whole shard: its size is known, so a truncated one is named as such
+                if size <= self.tail:  # kept whole, in memory and the disk cache, by _fetch_whole
+                    return (await self._fetch_whole(key, prototype, size),)
                 cached = self._cache_file(key, None)
                 if cached is not None and cached.is_file():
                     self.counts["cache_hits"] += 1
@@ -480,13 +483,16 @@ def _remote_store_class() -> type:
                     "missing, though its store's shard-index bundle lists it" if data is None else
                     f"{len(data)} bytes came back for an object of {size} (it is truncated or was replaced: "
                     "republish the store)"))
-            if size > self.tail:
-                return data
+            if size <= self.tail:
+                self._keep_whole(key, data)
+            return data
+
+        def _keep_whole(self, key: str, data: bytes) -> None:
+            """Keep a small object that came whole (memory, and the disk cache if any): its ranges need no request."""
             self._whole[key] = data
             self._write_cache(self._cache_file(key, "whole"), data)
             if len(self._whole) > self._whole_limit:
                 self._whole.popitem(last=False)
-            return data
 
         def _remembered_index(self, key: str, byte_range: Any) -> bytes | None:
             if not isinstance(byte_range, SuffixByteRequest):
@@ -584,10 +590,7 @@ def _remote_store_class() -> type:
             if data is None:
                 return None
             if len(data) < self.tail:  # the whole object: later ranges of it need no request
-                self._whole[key] = data
-                self._write_cache(self._cache_file(key, "whole"), data)
-                if len(self._whole) > self._whole_limit:
-                    self._whole.popitem(last=False)
+                self._keep_whole(key, data)
             if len(data) < suffix:
                 raise StoreError(f"cannot read {self.url}/{key}: the object has {len(data)} bytes, less than its "
                                  f"{suffix}-byte index (it is truncated: republish the store)")
@@ -623,7 +626,7 @@ def request_counts(where: str | StoreLocation) -> dict[str, int]:
     """Requests, bytes and disk-cache hits so far for a remote store (zeros for a local one)."""
     location = locate(where)
     if location.url is None or location.url not in _STORES:
-        return {"requests": 0, "bytes": 0, "cache_hits": 0, "index_hits": 0, "bundle_hits": 0}
+        return dict.fromkeys(COUNTS, 0)
     return dict(_STORES[location.url].counts)
 
 

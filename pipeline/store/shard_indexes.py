@@ -140,8 +140,7 @@ def write(store: str | Path) -> list[str]:
     from zarr.codecs import GzipCodec
 
     store = Path(store)
-    groups = sorted(p.name for p in store.iterdir() if p.name != GROUP and (p / "zarr.json").is_file())
-    bundles = {group: bundle for group in groups if (bundle := gather(store, group)) is not None}
+    bundles = {group: bundle for group in _groups(store) if (bundle := gather(store, group)) is not None}
     old = store / GROUP
     if not bundles and not old.exists():
         return []
@@ -168,11 +167,15 @@ def stale(store: str | Path) -> list[str]:
         return []
     parent = zarr.open_group(str(store), path=GROUP, mode="r", use_consolidated=False)
     have = set(parent.array_keys())
-    groups = sorted(p.name for p in store.iterdir() if p.name != GROUP and (p / "zarr.json").is_file())
     out = []
-    for group in groups:
+    for group in _groups(store):
         bundle = gather(store, group)
         stored = bytes(parent[group][:]) if group in have else None
         if (None if bundle is None else encode(bundle)) != stored:
             out.append(group)
     return out
+
+
+def _groups(store: Path) -> list[str]:
+    """The top-level groups of a local store whose shards a bundle may describe (not the bundles' own)."""
+    return sorted(p.name for p in store.iterdir() if p.name != GROUP and (p / "zarr.json").is_file())

@@ -4,13 +4,14 @@ the BRCA1 (GRCh37) FASTA, shared by this folder's tests and stopped at the end."
 from __future__ import annotations
 
 import contextlib
-import socket
 import threading
 import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
+
+from pipeline.bench.loopback import free_port
 
 from ..conftest import DATA
 from ..tracks.conftest import snv_store  # noqa: F401  (the BRCA1 all-SNV store fixture)
@@ -22,12 +23,6 @@ GRCH37 = DATA / "grch37-brca1"
 STORED_SNV = "chr17-41276126-C-A"  # in the all-SNV store: BRCA1 0.48 at -7, -0.16 at +6
 MAX_VARIANTS = 200  # small limits, so that the tests can pass them cheaply
 MAX_REGION = 50_000
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @contextlib.contextmanager
